@@ -1,0 +1,118 @@
+package io.github.pgflowchat.pgflow;
+
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.UUID;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.springframework.jdbc.core.ConnectionCallback;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+
+/**
+ * pgflow's worker-side SQL API, one call per method, named as in pgflow's own {@code PgflowSqlClient}:
+ * read messages, start tasks, complete or fail a task, start a flow. Every value is a bound parameter.
+ */
+@Component
+public class PgflowSqlClient {
+
+    // The joined step_tasks row is read with the statement's snapshot, taken before start_tasks incremented
+    // attempts_count: the attempt now starting is that count + 1.
+    private static final String START_TASKS = """
+            select t.flow_slug, t.run_id, t.step_slug, t.task_index, t.msg_id, t.input::text as input,
+                   coalesce(s.opt_timeout, f.opt_timeout) as timeout_seconds,
+                   coalesce(s.opt_max_attempts, f.opt_max_attempts) as max_attempts,
+                   st.attempts_count + 1 as attempt
+              from pgflow.start_tasks(flow_slug => ?, msg_ids => ?::bigint[], worker_id => ?::uuid) t
+              join pgflow.flows f on f.flow_slug = t.flow_slug
+              join pgflow.steps s on s.flow_slug = t.flow_slug and s.step_slug = t.step_slug
+              join pgflow.step_tasks st on st.run_id = t.run_id and st.step_slug = t.step_slug
+                                       and st.task_index = t.task_index
+            """;
+
+    private final JdbcTemplate jdbc;
+    private final ObjectMapper json;
+
+    public PgflowSqlClient(JdbcTemplate jdbc, ObjectMapper json) {
+        this.jdbc = jdbc;
+        this.json = json;
+    }
+
+    /** Reads up to {@code batchSize} visible messages and hides them for {@code visibilityTimeout} seconds. */
+    public List<QueueMessage> readMessages(String queueName, int visibilityTimeout, int batchSize) {
+        return jdbc.query("select msg_id, read_ct from pgmq.read(queue_name => ?, vt => ?, qty => ?)",
+                (rs, i) -> new QueueMessage(rs.getLong("msg_id"), rs.getInt("read_ct")),
+                queueName, visibilityTimeout, batchSize);
+    }
+
+    /**
+     * Claims the tasks behind the messages. Messages whose task is not queued any more (started elsewhere, run
+     * failed) return no row and must be left alone.
+     */
+    public List<StepTask> startTasks(String flowSlug, List<Long> msgIds, UUID workerId) {
+        return jdbc.execute((ConnectionCallback<List<StepTask>>) connection -> {
+            Array ids = connection.createArrayOf("bigint", msgIds.toArray());
+            try {
+                return jdbc.query(START_TASKS, (rs, i) -> toStepTask(rs), flowSlug, ids, workerId);
+            } finally {
+                ids.free();
+            }
+        });
+    }
+
+    public void completeTask(StepTask task, JsonNode output) {
+        jdbc.query("select 1 from pgflow.complete_task(run_id => ?::uuid, step_slug => ?::text, task_index => ?::int, output => ?::jsonb)",
+                rs -> { },
+                task.runId(), task.stepSlug(), task.taskIndex(), writeJson(output));
+    }
+
+    public void failTask(StepTask task, String errorMessage) {
+        jdbc.query("select 1 from pgflow.fail_task(run_id => ?::uuid, step_slug => ?::text, task_index => ?::int, error_message => ?::text)",
+                rs -> { },
+                task.runId(), task.stepSlug(), task.taskIndex(), errorMessage);
+    }
+
+    /** Starts a run with a run id chosen by the caller, so the caller can subscribe to its events first. */
+    public UUID startFlow(String flowSlug, JsonNode input, UUID runId) {
+        return jdbc.queryForObject(
+                "select run_id from pgflow.start_flow(flow_slug => ?::text, input => ?::jsonb, run_id => ?::uuid)",
+                UUID.class, flowSlug, writeJson(input), runId);
+    }
+
+    /** pgflow 0.8.1's start_tasks does not apply the step timeout to the message (issue #656); the worker does. */
+    public void setVisibility(String queueName, List<Long> msgIds, List<Integer> offsetsSeconds) {
+        jdbc.execute((ConnectionCallback<Void>) connection -> {
+            Array ids = connection.createArrayOf("bigint", msgIds.toArray());
+            Array offsets = connection.createArrayOf("integer", offsetsSeconds.toArray());
+            try {
+                jdbc.query("select 1 from pgflow.set_vt_batch(?, ?::bigint[], ?::int[])", rs -> { }, queueName, ids, offsets);
+            } finally {
+                ids.free();
+                offsets.free();
+            }
+            return null;
+        });
+    }
+
+    private StepTask toStepTask(ResultSet rs) throws SQLException {
+        try {
+            return new StepTask(rs.getString("flow_slug"), rs.getObject("run_id", UUID.class), rs.getString("step_slug"),
+                    rs.getInt("task_index"), rs.getLong("msg_id"), json.readTree(rs.getString("input")),
+                    rs.getInt("timeout_seconds"), rs.getInt("attempt"), rs.getInt("max_attempts"));
+        } catch (JsonProcessingException e) {
+            throw new SQLException("pgflow returned task input that is not JSON", e);
+        }
+    }
+
+    private String writeJson(JsonNode node) {
+        try {
+            return json.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot serialise JSON", e);
+        }
+    }
+}

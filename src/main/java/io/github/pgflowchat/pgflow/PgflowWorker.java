@@ -1,0 +1,157 @@
+package io.github.pgflowchat.pgflow;
+
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.InitializingBean;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Component;
+
+/**
+ * The state of this instance's pgflow worker: its registration in {@code pgflow.workers}, its heartbeat, the
+ * free task slots, and the compensation pgflow 0.8.1 leaves to workers (message visibility per step timeout,
+ * recovery of tasks whose worker died). The flow through it is declared in {@link PgflowWorkerRoutes}.
+ */
+@Component
+public class PgflowWorker implements InitializingBean, DisposableBean {
+
+    private static final Logger log = LoggerFactory.getLogger(PgflowWorker.class);
+
+    /** Seconds past the step timeout before a message becomes visible again, as pgflow intends (timeout + 2). */
+    static final int VISIBILITY_MARGIN_SECONDS = 2;
+    /** Seconds past the step timeout before the sweeper takes a task from a live but stuck worker. */
+    static final int STALLED_GRACE_SECONDS = 10;
+
+    private static final String REQUEUE_STALLED = """
+            with stalled as (
+                select t.run_id, t.step_slug, t.task_index,
+                       case when t.started_at < now() - make_interval(secs => coalesce(s.opt_timeout, f.opt_timeout) + ?)
+                            then 'timed out: no result within ' || coalesce(s.opt_timeout, f.opt_timeout) || ' s'
+                            else 'worker ' || coalesce(t.last_worker_id::text, '(deleted)') || ' stopped responding'
+                       end as reason
+                  from pgflow.step_tasks t
+                  join pgflow.runs r on r.run_id = t.run_id and r.status = 'started'
+                  join pgflow.steps s on s.flow_slug = t.flow_slug and s.step_slug = t.step_slug
+                  join pgflow.flows f on f.flow_slug = t.flow_slug
+                  left join pgflow.workers w on w.worker_id = t.last_worker_id
+                 where t.flow_slug = ?
+                   and t.status = 'started'
+                   and (t.started_at < now() - make_interval(secs => coalesce(s.opt_timeout, f.opt_timeout) + ?)
+                        or w.worker_id is null
+                        or w.deprecated_at is not null
+                        or w.last_heartbeat_at < now() - make_interval(secs => ?))
+                   for update of t skip locked
+            )
+            select stalled.run_id, stalled.step_slug, stalled.reason
+              from stalled,
+                   lateral pgflow.fail_task(stalled.run_id, stalled.step_slug, stalled.task_index, stalled.reason)
+            """;
+
+    private final PgflowSqlClient pgflow;
+    private final JdbcTemplate jdbc;
+    private final WorkerProperties properties;
+    private final String flowSlug;
+    private final UUID workerId = UUID.randomUUID();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean registered;
+
+    public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, WorkerProperties properties,
+                        @Value("${gateway.flow-slug}") String flowSlug) {
+        this.pgflow = pgflow;
+        this.jdbc = jdbc;
+        this.properties = properties;
+        this.flowSlug = flowSlug;
+    }
+
+    public UUID workerId() {
+        return workerId;
+    }
+
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** start_tasks records the worker id in a foreign key, so the worker row must exist before the first claim. */
+    @Override
+    public void afterPropertiesSet() {
+        jdbc.update("insert into pgflow.workers (worker_id, queue_name, function_name, last_heartbeat_at) values (?, ?, ?, now())",
+                workerId, flowSlug, "pgflow-chat-gateway");
+        registered = true;
+        log.info("pgflow worker {} registered for queue {} ({} concurrent tasks)", workerId, flowSlug, properties.concurrency());
+    }
+
+    /** Marks the worker row as stopped, so the sweeper hands its unfinished tasks back without waiting. */
+    @Override
+    public void destroy() {
+        if (registered) {
+            registered = false;
+            jdbc.update("update pgflow.workers set deprecated_at = now() where worker_id = ?", workerId);
+        }
+    }
+
+    /**
+     * Reads as many messages as there are free slots and claims their tasks. Each claimed message is hidden for
+     * its step's timeout plus a margin, which pgflow 0.8.1's start_tasks means to do but does not.
+     */
+    public synchronized List<StepTask> claimTasks() {
+        int free = properties.concurrency() - inFlight.get();
+        if (!registered || free <= 0) {
+            return List.of();
+        }
+        List<QueueMessage> messages = pgflow.readMessages(flowSlug, properties.readVisibilitySeconds(), free);
+        if (messages.isEmpty()) {
+            return List.of();
+        }
+        List<StepTask> tasks = pgflow.startTasks(flowSlug, messages.stream().map(QueueMessage::msgId).toList(), workerId);
+        if (!tasks.isEmpty()) {
+            inFlight.addAndGet(tasks.size());
+            pgflow.setVisibility(flowSlug, tasks.stream().map(StepTask::msgId).toList(),
+                    tasks.stream().map(t -> t.timeoutSeconds() + VISIBILITY_MARGIN_SECONDS).toList());
+        }
+        return tasks;
+    }
+
+    public void completeTask(StepTask task, JsonNode output) {
+        pgflow.completeTask(task, output);
+        log.debug("completed {}", task);
+    }
+
+    public void failTask(StepTask task, Throwable error) {
+        String message = StepFailures.describe(error);
+        log.warn("{} failed: {}", task, message);
+        pgflow.failTask(task, message);
+    }
+
+    public void releaseSlot() {
+        inFlight.decrementAndGet();
+    }
+
+    @Scheduled(fixedDelayString = "${gateway.worker.heartbeat-interval}")
+    void heartbeat() {
+        if (!registered) {
+            return;
+        }
+        Boolean deprecated = jdbc.queryForObject(
+                "update pgflow.workers set last_heartbeat_at = clock_timestamp() where worker_id = ? returning deprecated_at is not null",
+                Boolean.class, workerId);
+        if (Boolean.TRUE.equals(deprecated)) {
+            log.warn("pgflow worker {} was marked deprecated; it stops claiming tasks", workerId);
+            registered = false;
+        }
+    }
+
+    /** pgflow 0.8.1 has no stalled-task recovery: fail_task requeues such a task with backoff or fails the run. */
+    @Scheduled(fixedDelayString = "${gateway.worker.stalled-sweep-interval}", initialDelayString = "${gateway.worker.stalled-sweep-interval}")
+    void requeueStalledTasks() {
+        jdbc.query(REQUEUE_STALLED, rs -> {
+            log.warn("Handed task {} of run {} back to pgflow: {}", rs.getString("step_slug"), rs.getString("run_id"), rs.getString("reason"));
+        }, STALLED_GRACE_SECONDS, flowSlug, STALLED_GRACE_SECONDS, properties.deadWorkerAfter().toSeconds());
+    }
+}

@@ -1,0 +1,51 @@
+package io.github.pgflowchat.pgflow;
+
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.CamelContext;
+import org.apache.camel.ProducerTemplate;
+import org.springframework.stereotype.Component;
+
+/**
+ * Runs a claimed task on its step route, {@code direct:step-<slug>}, and enforces the step's pgflow timeout,
+ * which pgflow 0.8.1 itself never does: a handler still running at the deadline is interrupted and the task fails.
+ */
+@Component
+public class StepInvoker {
+
+    public static final String RUN_ID = "pgflowRunId";
+    public static final String STEP_SLUG = "pgflowStepSlug";
+    public static final String ATTEMPT = "pgflowAttempt";
+    public static final String MAX_ATTEMPTS = "pgflowMaxAttempts";
+
+    private final ProducerTemplate producer;
+    private final ExecutorService executor;
+    private final ObjectMapper json;
+
+    public StepInvoker(CamelContext camelContext, ProducerTemplate producer, ObjectMapper json) {
+        this.producer = producer;
+        this.json = json;
+        this.executor = camelContext.getExecutorServiceManager().newCachedThreadPool(this, "pgflow-step");
+    }
+
+    public JsonNode invoke(StepTask task) throws Exception {
+        Map<String, Object> headers = Map.of(RUN_ID, task.runId(), STEP_SLUG, task.stepSlug(),
+                ATTEMPT, task.attempt(), MAX_ATTEMPTS, task.maxAttempts());
+        Future<Object> result = executor.submit(() -> producer.requestBodyAndHeaders("direct:step-" + task.stepSlug(), task.input(), headers));
+        try {
+            return json.valueToTree(result.get(task.timeoutSeconds(), TimeUnit.SECONDS));
+        } catch (TimeoutException e) {
+            result.cancel(true);
+            throw new TimeoutException("step '" + task.stepSlug() + "' timed out after " + task.timeoutSeconds() + " s");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        }
+    }
+}
