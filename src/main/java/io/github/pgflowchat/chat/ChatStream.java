@@ -1,0 +1,214 @@
+package io.github.pgflowchat.chat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * The one place that writes a chat's response stream. Chunks from any thread (step events, the respond step's
+ * tokens, the HTTP route) are appended in order as SSE events with increasing ids and kept, so any number of readers
+ * can replay the stream from any event and then follow it live. A reader that waits longer than the keep-alive
+ * interval gets an SSE comment; a stream that outlives its maximum duration ends itself with an {@code error} chunk.
+ */
+public final class ChatStream {
+
+    private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
+
+    private final UUID runId;
+    private final String chatId;
+    private final String userId;
+    private final ObjectMapper json;
+    private final Duration keepAliveInterval;
+    private final Instant expiresAt;
+    private final List<byte[]> events = new ArrayList<>();
+    private final Map<String, Map<String, Object>> steps = new LinkedHashMap<>();
+    private long nextEventId = 1;
+    private boolean ended;
+    private String openTextId;
+    private boolean textSent;
+    private Runnable onEnd = () -> { };
+
+    ChatStream(UUID runId, String chatId, String userId, ObjectMapper json, Duration keepAliveInterval, Duration maxDuration) {
+        this.runId = runId;
+        this.chatId = chatId;
+        this.userId = userId;
+        this.json = json;
+        this.keepAliveInterval = keepAliveInterval;
+        this.expiresAt = Instant.now().plus(maxDuration);
+    }
+
+    public UUID runId() {
+        return runId;
+    }
+
+    public String chatId() {
+        return chatId;
+    }
+
+    public String userId() {
+        return userId;
+    }
+
+    public String messageId() {
+        return "msg-" + runId;
+    }
+
+    void onEnd(Runnable action) {
+        this.onEnd = action;
+    }
+
+    public synchronized boolean isEnded() {
+        return ended;
+    }
+
+    /** Appends one chunk as the next SSE event; chunks sent after the stream ended are dropped. */
+    public synchronized void send(Map<String, Object> chunk) {
+        if (ended) {
+            return;
+        }
+        try {
+            String event = "id: " + nextEventId++ + "\ndata: " + json.writeValueAsString(chunk) + "\n\n";
+            events.add(event.getBytes(StandardCharsets.UTF_8));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("chunk cannot be written as JSON: " + chunk, e);
+        }
+        notifyAll();
+    }
+
+    /** Ends the stream with {@code [DONE]}; readers finish once they have read everything before it. */
+    public void end() {
+        Runnable action;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            events.add(DONE);
+            ended = true;
+            action = onEnd;
+            notifyAll();
+        }
+        action.run();
+    }
+
+    /** Ends the stream with an {@code error} chunk, closing an open text part first so the text so far stays valid. */
+    public synchronized void fail(String errorText) {
+        closeText();
+        send(UiChunks.error(errorText));
+        end();
+    }
+
+    /** The state of one step's data-step part; updated and re-sent under the same part id. */
+    public synchronized void updateStep(String stepSlug, Map<String, Object> changes) {
+        Map<String, Object> step = steps.computeIfAbsent(stepSlug, slug -> new LinkedHashMap<>(Map.of("step", slug)));
+        step.putAll(changes);
+        send(UiChunks.data("step", "step-" + stepSlug, new LinkedHashMap<>(step)));
+    }
+
+    public synchronized Object stepValue(String stepSlug, String key) {
+        Map<String, Object> step = steps.get(stepSlug);
+        return step == null ? null : step.get(key);
+    }
+
+    /** Streams answer text: the first delta of an attempt opens a text part, later ones append to it. */
+    public synchronized void sendText(String textId, String delta) {
+        if (!textId.equals(openTextId)) {
+            closeText();
+            send(UiChunks.textStart(textId));
+            openTextId = textId;
+        }
+        send(UiChunks.textDelta(textId, delta));
+        textSent = true;
+    }
+
+    public synchronized void closeText() {
+        if (openTextId != null) {
+            send(UiChunks.textEnd(openTextId));
+            openTextId = null;
+        }
+    }
+
+    public synchronized boolean hasText() {
+        return textSent;
+    }
+
+    /** A reader that starts after the first {@code fromEvent} events (0 = from the beginning). */
+    public InputStream reader(int fromEvent) {
+        return new Reader(fromEvent);
+    }
+
+    private synchronized byte[] nextEvent(int index) throws InterruptedException {
+        while (index >= events.size()) {
+            if (ended) {
+                return null;
+            }
+            Instant now = Instant.now();
+            if (!now.isBefore(expiresAt)) {
+                fail("The answer took longer than this stream may stay open; run " + runId
+                        + " goes on and its steps and answer can be read from GET /api/runs/" + runId + ".");
+                continue;
+            }
+            long waitMillis = Math.min(keepAliveInterval.toMillis(), Duration.between(now, expiresAt).toMillis() + 1);
+            wait(waitMillis);
+            if (index >= events.size() && !ended && Duration.between(now, Instant.now()).toMillis() >= keepAliveInterval.toMillis()) {
+                return KEEP_ALIVE;
+            }
+        }
+        return events.get(index);
+    }
+
+    /** Hands events to the servlet as they come; Camel flushes after every read, so each event leaves at once. */
+    private final class Reader extends InputStream {
+        private int nextIndex;
+        private byte[] current = new byte[0];
+        private int position;
+
+        Reader(int fromEvent) {
+            this.nextIndex = fromEvent;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            if (length == 0) {
+                return 0;
+            }
+            if (position == current.length) {
+                byte[] next;
+                try {
+                    next = nextEvent(nextIndex);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for the next chat event", e);
+                }
+                if (next == null) {
+                    return -1;
+                }
+                if (next != KEEP_ALIVE) {
+                    nextIndex++;
+                }
+                current = next;
+                position = 0;
+            }
+            int count = Math.min(length, current.length - position);
+            System.arraycopy(current, position, buffer, offset, count);
+            position += count;
+            return count;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) == -1 ? -1 : one[0] & 0xff;
+        }
+    }
+}

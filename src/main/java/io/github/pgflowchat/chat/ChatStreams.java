@@ -1,0 +1,111 @@
+package io.github.pgflowchat.chat;
+
+import java.io.InputStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.ProducerTemplate;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+
+import io.github.pgflowchat.events.RunEventSource;
+import io.github.pgflowchat.llm.ModelInfo;
+
+/**
+ * The open chat streams of this instance, by run id. Opening one subscribes to the run's events before the run is
+ * started, so the {@code run-progress} route sees every event; the stream leaves the registry when it ends.
+ */
+@Component("chatStreams")
+public class ChatStreams {
+
+    public static final String STREAM_HEADER = "chatStream";
+    static final String PROGRESS_ROUTE = "direct:run-progress";
+
+    private final Map<UUID, ChatStream> streams = new ConcurrentHashMap<>();
+    private final RunEventSource events;
+    private final ProducerTemplate producer;
+    private final ObjectMapper json;
+    private final ChatProperties properties;
+    private final ModelInfo model;
+    private final String flowSlug;
+    private final List<String> stepSlugs;
+
+    public ChatStreams(RunEventSource events, ProducerTemplate producer, ObjectMapper json, ChatProperties properties,
+                       ModelInfo model, JdbcTemplate jdbc, @Value("${gateway.flow-slug}") String flowSlug) {
+        this.events = events;
+        this.producer = producer;
+        this.json = json;
+        this.properties = properties;
+        this.model = model;
+        this.flowSlug = flowSlug;
+        this.stepSlugs = jdbc.queryForList("select step_slug from pgflow.steps where flow_slug = ? order by step_index",
+                String.class, flowSlug);
+    }
+
+    public Optional<ChatStream> find(UUID runId) {
+        return Optional.ofNullable(streams.get(runId));
+    }
+
+    public int openCount() {
+        return streams.size();
+    }
+
+    /**
+     * Opens the stream of a new run and returns the named parameters of {@code sql/start_flow.sql}. The run input
+     * keeps what the user sent (chat id, message, recent turns) and the owner's id, so nothing depends on this
+     * process staying alive.
+     */
+    public Map<String, Object> open(ChatRequest request, String userId) {
+        UUID runId = UUID.randomUUID();
+        ChatStream stream = new ChatStream(runId, request.chatId(), userId, json,
+                properties.keepAliveInterval(), properties.maxStreamDuration());
+        RunEventSource.Subscription subscription = events.subscribe(runId,
+                event -> producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream));
+        stream.onEnd(() -> {
+            subscription.close();
+            streams.remove(runId, stream);
+        });
+        streams.put(runId, stream);
+        // Written before the run starts: the run's first events may arrive before start_flow even returns.
+        Map<String, Object> metadata = Map.of("runId", runId.toString(), "model", model.describe());
+        stream.send(UiChunks.start(stream.messageId(), metadata));
+        stream.send(UiChunks.data("run", "run", Map.of("runId", runId.toString(), "chatId", request.chatId(),
+                "status", "started", "model", model.describe())));
+        for (String step : stepSlugs) {
+            stream.updateStep(step, Map.of("status", "waiting"));
+        }
+
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("chatId", request.chatId());
+        input.put("userId", userId);
+        input.put("trigger", request.trigger());
+        input.put("messageId", request.question().id());
+        input.put("question", request.question().text());
+        input.put("history", request.history().stream().map(t -> Map.of("role", t.role(), "text", t.text())).toList());
+
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("flowSlug", flowSlug);
+        parameters.put("runId", runId.toString());
+        parameters.put("input", json.valueToTree(input).toString());
+        parameters.put(STREAM_HEADER, stream);
+        return parameters;
+    }
+
+    /** The run exists: the response body replays the stream from its first event and follows it. */
+    public InputStream reader(ChatStream stream) {
+        return stream.reader(0);
+    }
+
+    /** The run could not be started: the stream never reached a client and goes away. */
+    public void abandon(ChatStream stream) {
+        if (stream != null) {
+            stream.end();
+        }
+    }
+}
