@@ -1,0 +1,59 @@
+package io.github.pgflowchat.documents;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Splits a Markdown document into searchable chunks: one per section (a heading and the text under it), with long
+ * sections cut at paragraph boundaries so a chunk stays small enough to quote and to rank precisely.
+ */
+final class MarkdownChunker {
+
+    record Chunk(String title, String content) {
+    }
+
+    private final int maxChars;
+
+    MarkdownChunker(int maxChars) {
+        this.maxChars = maxChars;
+    }
+
+    List<Chunk> chunks(String documentTitle, String markdown) {
+        List<Chunk> chunks = new ArrayList<>();
+        String title = documentTitle;
+        StringBuilder section = new StringBuilder();
+        boolean inCodeBlock = false;
+        for (String line : markdown.split("\n", -1)) {
+            if (line.strip().startsWith("```")) {
+                inCodeBlock = !inCodeBlock;
+            }
+            if (!inCodeBlock && line.matches("^#{1,4}\\s+.*")) {
+                addSection(chunks, title, section.toString());
+                section.setLength(0);
+                title = line.replaceFirst("^#+\\s+", "").strip();
+                continue;
+            }
+            section.append(line).append('\n');
+        }
+        addSection(chunks, title, section.toString());
+        return chunks;
+    }
+
+    private void addSection(List<Chunk> chunks, String title, String text) {
+        StringBuilder current = new StringBuilder();
+        for (String paragraph : text.split("\\n\\s*\\n")) {
+            String trimmed = paragraph.strip();
+            if (trimmed.isEmpty()) {
+                continue;
+            }
+            if (current.length() > 0 && current.length() + trimmed.length() > maxChars) {
+                chunks.add(new Chunk(title, current.toString().strip()));
+                current.setLength(0);
+            }
+            current.append(trimmed, 0, Math.min(trimmed.length(), maxChars)).append("\n\n");
+        }
+        if (current.length() > 0) {
+            chunks.add(new Chunk(title, current.toString().strip()));
+        }
+    }
+}

@@ -1,0 +1,243 @@
+package io.github.pgflowchat.llm;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.ChatModel;
+import dev.langchain4j.model.chat.StreamingChatModel;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.chat.response.StreamingHandle;
+import dev.langchain4j.model.output.FinishReason;
+
+/**
+ * The offline built-in models, used when no LLM is configured. They are not generative: they read the same prompts a
+ * real model gets ({@link Prompts}) and answer deterministically — the analysis by simple rules, the answer by
+ * quoting the source sentences that share the most terms with the question, each cited with its source number.
+ */
+public final class OfflineModels {
+
+    public static final String MODEL_NAME = "offline-extractive";
+
+    private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}][\\p{L}\\p{N}_'-]*");
+    private static final Pattern TOKEN = Pattern.compile("\\s*\\S+");
+    private static final Pattern SENTENCE_END = Pattern.compile("(?<=[.!?])\\s+|\\n\\s*\\n|\\n(?=\\s*[-*|#>\\d])");
+    private static final Set<String> STOPWORDS = Set.of("a", "about", "an", "and", "are", "as", "at", "be", "by", "can",
+            "do", "does", "for", "from", "how", "i", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "should",
+            "so", "that", "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with",
+            "you", "your", "we", "our", "there", "their", "they", "them", "tell", "please", "explain", "show", "give");
+    private static final int MAX_SENTENCES = 3;
+    private static final int MAX_SOURCES_USED = 3;
+
+    private OfflineModels() {
+    }
+
+    /** Lower-cased words of the text without stopwords, in order of first appearance. */
+    static List<String> terms(String text) {
+        Set<String> terms = new LinkedHashSet<>();
+        Matcher matcher = WORD.matcher(text.toLowerCase(Locale.ROOT));
+        while (matcher.find()) {
+            String word = matcher.group();
+            if (word.length() > 1 && !STOPWORDS.contains(word)) {
+                terms.add(word);
+            }
+        }
+        return new ArrayList<>(terms);
+    }
+
+    /** A crude stem so that "tests", "testing" and "tested" meet: the first five letters. */
+    private static String stem(String term) {
+        return term.length() > 5 ? term.substring(0, 5) : term;
+    }
+
+    private static String lastUserText(List<ChatMessage> messages) {
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            if (messages.get(i) instanceof UserMessage user) {
+                return user.singleText();
+            }
+        }
+        return "";
+    }
+
+    static String intent(String question) {
+        String q = question.strip().toLowerCase(Locale.ROOT);
+        if (q.matches("^(hi|hello|hey|good (morning|afternoon|evening))\\b.*") && q.length() < 40) {
+            return "greeting";
+        }
+        if (q.startsWith("how")) {
+            return "how-to";
+        }
+        if (q.startsWith("why") || q.startsWith("explain")) {
+            return "explanation";
+        }
+        if (q.contains(" vs ") || q.contains(" versus ") || q.startsWith("compare") || q.contains("difference between")) {
+            return "comparison";
+        }
+        if (q.matches("^(what|which|who|where|when|is|are|does|do|can)\\b.*")) {
+            return "lookup";
+        }
+        return "other";
+    }
+
+    /** Rule-based analysis returning the JSON object {@link Prompts#ANALYSIS_SYSTEM} asks for. */
+    static final class Analysis implements ChatModel {
+
+        private final ObjectMapper json = new ObjectMapper();
+
+        @Override
+        public ChatResponse doChat(ChatRequest request) {
+            String message = lastUserText(request.messages());
+            String question = Prompts.question(message);
+            List<Prompts.Source> sources = Prompts.sources(message);
+            double best = sources.stream().mapToDouble(Prompts.Source::score).max().orElse(0);
+            List<Integer> useful = sources.stream()
+                    .filter(s -> s.score() > 0 && s.score() >= best * 0.25)
+                    .sorted(Comparator.comparingDouble(Prompts.Source::score).reversed())
+                    .limit(MAX_SOURCES_USED)
+                    .map(Prompts.Source::number)
+                    .toList();
+            List<String> keyTerms = terms(question).stream().limit(8).toList();
+            String intent = intent(question);
+            Map<String, Object> analysis = new LinkedHashMap<>();
+            analysis.put("intent", intent);
+            analysis.put("keyTerms", keyTerms);
+            analysis.put("sources", useful);
+            analysis.put("summary", useful.isEmpty()
+                    ? "No indexed document matches " + String.join(", ", keyTerms) + "."
+                    : "The user asks (" + intent + ") about " + String.join(", ", keyTerms) + "; " + useful.size() + " source(s) match.");
+            try {
+                return ChatResponse.builder()
+                        .aiMessage(AiMessage.from(json.writeValueAsString(analysis)))
+                        .modelName(MODEL_NAME)
+                        .finishReason(FinishReason.STOP)
+                        .build();
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** Extractive answer streamed a word at a time, with a pause between words like a model's token stream. */
+    static final class Answer implements StreamingChatModel {
+
+        private final Duration tokenDelay;
+
+        Answer(Duration tokenDelay) {
+            this.tokenDelay = tokenDelay;
+        }
+
+        @Override
+        public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
+            String message = lastUserText(request.messages());
+            String answer = compose(Prompts.question(message), Prompts.sources(message));
+            Cancellation cancellation = new Cancellation();
+            PartialResponseContext context = new PartialResponseContext(cancellation);
+            try {
+                Matcher tokens = TOKEN.matcher(answer);
+                boolean first = true;
+                while (tokens.find()) {
+                    if (!first && !tokenDelay.isZero()) {
+                        Thread.sleep(tokenDelay.toMillis());
+                    }
+                    first = false;
+                    if (cancellation.isCancelled() || Thread.currentThread().isInterrupted()) {
+                        throw new InterruptedException("answer cancelled");
+                    }
+                    handler.onPartialResponse(new PartialResponse(tokens.group()), context);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                handler.onError(e);
+                return;
+            } catch (RuntimeException e) {
+                handler.onError(e);
+                return;
+            }
+            handler.onCompleteResponse(ChatResponse.builder()
+                    .aiMessage(AiMessage.from(answer))
+                    .modelName(MODEL_NAME)
+                    .finishReason(FinishReason.STOP)
+                    .build());
+        }
+
+        static String compose(String question, List<Prompts.Source> sources) {
+            List<String> questionStems = terms(question).stream().map(OfflineModels::stem).distinct().toList();
+            record Candidate(int source, int position, String sentence, long matches) {
+            }
+            List<Candidate> candidates = new ArrayList<>();
+            for (Prompts.Source source : sources) {
+                String[] sentences = SENTENCE_END.split(source.text());
+                for (int i = 0; i < sentences.length; i++) {
+                    String sentence = clean(sentences[i]);
+                    if (sentence.length() < 20) {
+                        continue;
+                    }
+                    Set<String> sentenceStems = new LinkedHashSet<>(terms(sentence).stream().map(OfflineModels::stem).toList());
+                    long matches = questionStems.stream().filter(sentenceStems::contains).count();
+                    if (matches > 0) {
+                        candidates.add(new Candidate(source.number(), i, sentence, matches));
+                    }
+                }
+            }
+            List<Candidate> chosen = candidates.stream()
+                    .sorted(Comparator.comparingLong(Candidate::matches).reversed()
+                            .thenComparingInt(Candidate::source).thenComparingInt(Candidate::position))
+                    .limit(MAX_SENTENCES)
+                    .sorted(Comparator.comparingInt(Candidate::source).thenComparingInt(Candidate::position))
+                    .toList();
+            if (chosen.isEmpty()) {
+                return sources.isEmpty()
+                        ? "I could not find anything about that in the indexed documents."
+                        : "The indexed documents do not say that directly. The closest match is \"" + sources.get(0).title()
+                                + "\" [" + sources.get(0).number() + "].";
+            }
+            StringBuilder answer = new StringBuilder("From the indexed documents: ");
+            for (Candidate candidate : chosen) {
+                String sentence = candidate.sentence();
+                boolean endsSentence = sentence.endsWith(".") || sentence.endsWith("!") || sentence.endsWith("?");
+                String body = endsSentence ? sentence.substring(0, sentence.length() - 1) : sentence;
+                answer.append(body).append(" [").append(candidate.source()).append("]. ");
+            }
+            return answer.toString().strip();
+        }
+
+        /** Markdown markup would read oddly once quoted inside a sentence. */
+        private static String clean(String sentence) {
+            return sentence.replaceAll("(?m)^\\s*(#+|[-*>]|\\d+\\.)\\s+", "")
+                    .replaceAll("[`*_|]", "")
+                    .replaceAll("\\s+", " ")
+                    .strip();
+        }
+    }
+
+    private static final class Cancellation implements StreamingHandle {
+        private volatile boolean cancelled;
+
+        @Override
+        public void cancel() {
+            cancelled = true;
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return cancelled;
+        }
+    }
+}

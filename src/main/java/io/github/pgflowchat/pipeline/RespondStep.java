@@ -1,0 +1,143 @@
+package io.github.pgflowchat.pipeline;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.StreamingChatModel;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.chat.response.StreamingHandle;
+import org.springframework.stereotype.Component;
+
+import io.github.pgflowchat.chat.ChatStream;
+import io.github.pgflowchat.chat.ChatStreams;
+import io.github.pgflowchat.llm.ModelInfo;
+import io.github.pgflowchat.llm.Prompts;
+
+/**
+ * The {@code respond} step: streams the answer model's tokens straight into the run's chat stream when this instance
+ * holds it, and returns the whole answer with the sources it cites as the step output (stored by complete_task), so
+ * the answer is durable whether or not anyone watched it being written.
+ */
+@Component("respondStep")
+public class RespondStep {
+
+    private static final Pattern CITATION = Pattern.compile("\\[(\\d+)]");
+
+    private final StreamingChatModel answerModel;
+    private final ChatStreams chatStreams;
+    private final ModelInfo model;
+
+    public RespondStep(StreamingChatModel answerModel, ChatStreams chatStreams, ModelInfo model) {
+        this.answerModel = answerModel;
+        this.chatStreams = chatStreams;
+        this.model = model;
+    }
+
+    public Map<String, Object> respond(JsonNode input, UUID runId, int attempt) throws Exception {
+        List<Prompts.Source> sources = chosenSources(input);
+        Optional<ChatStream> stream = chatStreams.find(runId);
+        String textId = "text-" + runId + "-" + attempt;
+        StringBuilder answer = new StringBuilder();
+        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        AtomicReference<StreamingHandle> handle = new AtomicReference<>();
+
+        answerModel.chat(ChatRequest.builder().messages(messages(input, sources)).build(), new StreamingChatResponseHandler() {
+            @Override
+            public void onPartialResponse(PartialResponse partial, PartialResponseContext context) {
+                handle.set(context.streamingHandle());
+                answer.append(partial.text());
+                stream.ifPresent(s -> s.sendText(textId, partial.text()));
+            }
+
+            @Override
+            public void onCompleteResponse(ChatResponse response) {
+                done.complete(response);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                done.completeExceptionally(error);
+            }
+        });
+        ChatResponse response;
+        try {
+            response = done.get();
+        } catch (InterruptedException e) {
+            // The worker enforces the step timeout by interrupting this thread: stop the provider's stream too.
+            Optional.ofNullable(handle.get()).ifPresent(StreamingHandle::cancel);
+            Thread.currentThread().interrupt();
+            throw e;
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        } finally {
+            stream.ifPresent(ChatStream::closeText);
+        }
+        String text = answer.length() > 0 ? answer.toString() : response.aiMessage().text();
+        Map<String, Object> output = new LinkedHashMap<>();
+        output.put("answer", text);
+        output.put("citations", citations(text, sources));
+        output.put("model", model.describe());
+        output.put("finishReason", response.finishReason() == null ? "stop" : response.finishReason().name().toLowerCase());
+        output.put("attempt", attempt);
+        return output;
+    }
+
+    /** The sources the analysis picked, with their full text; all results if it picked none from a non-empty set. */
+    private static List<Prompts.Source> chosenSources(JsonNode input) {
+        Set<Integer> chosen = new LinkedHashSet<>();
+        input.path("analyze").path("sources").forEach(n -> chosen.add(n.asInt()));
+        List<Prompts.Source> all = SearchResults.asSources(input.path("search"), r -> r.path("content").asText());
+        List<Prompts.Source> picked = all.stream().filter(s -> chosen.contains(s.number())).toList();
+        return picked.isEmpty() ? all : picked;
+    }
+
+    private static List<ChatMessage> messages(JsonNode input, List<Prompts.Source> sources) {
+        List<ChatMessage> messages = new ArrayList<>();
+        messages.add(SystemMessage.from(Prompts.ANSWER_SYSTEM));
+        for (JsonNode turn : input.path("run").path("history")) {
+            String text = turn.path("text").asText();
+            switch (turn.path("role").asText()) {
+                case "user" -> messages.add(UserMessage.from(text));
+                case "assistant" -> messages.add(AiMessage.from(text));
+                default -> { }
+            }
+        }
+        messages.add(UserMessage.from(Prompts.userMessage(input.path("run").path("question").asText(), sources)));
+        return messages;
+    }
+
+    private static List<Map<String, Object>> citations(String answer, List<Prompts.Source> sources) {
+        Set<Integer> cited = new LinkedHashSet<>();
+        Matcher matcher = CITATION.matcher(answer);
+        while (matcher.find()) {
+            cited.add(Integer.parseInt(matcher.group(1)));
+        }
+        List<Map<String, Object>> citations = new ArrayList<>();
+        for (Prompts.Source source : sources) {
+            if (cited.contains(source.number())) {
+                citations.add(Map.of("number", source.number(), "source", source.origin(), "title", source.title()));
+            }
+        }
+        return citations;
+    }
+}
