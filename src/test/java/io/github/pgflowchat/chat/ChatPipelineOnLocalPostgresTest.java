@@ -1,0 +1,224 @@
+package io.github.pgflowchat.chat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.CamelContext;
+import org.apache.camel.builder.AdviceWith;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import io.github.pgflowchat.Application;
+import io.github.pgflowchat.support.ChatClient;
+import io.github.pgflowchat.support.CompletedChat;
+import io.github.pgflowchat.support.LocalPostgres;
+
+/**
+ * The whole product on the PostgreSQL server at 127.0.0.1:5432 (database test): real pgflow 0.8.1 SQL with the
+ * project's pgmq and realtime stand-ins, the Camel worker, the NOTIFY event path and the SSE endpoint, read over HTTP.
+ */
+
+@SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "gateway.llm.provider=offline",
+        "gateway.llm.offline.token-delay=1ms",
+        "gateway.worker.fallback-poll-interval=200ms"
+})
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ChatPipelineOnLocalPostgresTest {
+
+    private static final String FAILING_QUESTION = "Please fail the analysis of this question";
+
+    @DynamicPropertySource
+    static void localPostgres(DynamicPropertyRegistry registry) {
+        LocalPostgres.reset();
+        registry.add("spring.datasource.url", () -> LocalPostgres.URL);
+        registry.add("spring.datasource.username", () -> LocalPostgres.USER);
+        registry.add("spring.datasource.password", () -> LocalPostgres.PASSWORD);
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    JdbcTemplate jdbc;
+
+    @Autowired
+    CamelContext camel;
+
+    ChatClient client;
+
+    @BeforeAll
+    void makeAnalysisFailForOneQuestion() throws Exception {
+        // The only test double here: one question makes the analyze step throw, to exercise pgflow's retries.
+        AdviceWith.adviceWith(camel, "step-analyze", route -> route.weaveAddFirst()
+                .choice().when(exchange -> FAILING_QUESTION.equals(
+                        exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText()))
+                    .throwException(new IllegalStateException("analysis backend unavailable"))
+                .end());
+    }
+
+    @BeforeEach
+    void client() {
+        client = new ChatClient(port);
+    }
+
+    @Test
+    void chatStreamsProgressThenTheAnswerAndStoresTheRun() throws Exception {
+        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-local-1", "How do I run the tests?"));
+
+        CompletedChat.assertCompleted(response, client, jdbc);
+    }
+
+    @Test
+    void streamIsAcceptedByTheAiSdkClientParser() throws Exception {
+        Path body = Files.createTempFile("chat-body", ".json");
+        Files.writeString(body, ChatClient.chatBody("chat-local-ai-sdk", "What does the search step return?"));
+        Process node = new ProcessBuilder("node", "src/test/js/check-ui-message-stream.mjs",
+                "http://127.0.0.1:" + port + "/api/chat", body.toString())
+                .redirectErrorStream(false)
+                .start();
+        assertThat(node.waitFor(60, TimeUnit.SECONDS)).as("node finished").isTrue();
+        String stdout = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String stderr = new String(node.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(node.exitValue()).as("ai parser verdict: %s", stderr).isZero();
+
+        JsonNode result = new ObjectMapper().readTree(stdout);
+        JsonNode message = result.path("message");
+        assertThat(message.path("role").asText()).isEqualTo("assistant");
+        String runId = message.path("metadata").path("runId").asText();
+        List<JsonNode> parts = message.path("parts").findParents("type");
+        assertThat(parts).anySatisfy(p -> assertThat(p.path("type").asText()).isEqualTo("data-search"));
+        assertThat(parts.stream().filter(p -> p.path("type").asText().equals("data-step")))
+                .as("one data-step part per step, updated in place")
+                .hasSize(3)
+                .allSatisfy(p -> assertThat(p.path("data").path("status").asText()).isEqualTo("completed"));
+        String text = parts.stream().filter(p -> p.path("type").asText().equals("text"))
+                .map(p -> p.path("text").asText()).findFirst().orElseThrow();
+        assertThat(text).isEqualTo(client.get("/api/runs/" + runId).body().path("output").path("respond").path("answer").asText());
+    }
+
+    @Test
+    void stepThatKeepsFailingIsRetriedThenFailsTheRunWithAnErrorChunk() throws Exception {
+        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-local-fail", FAILING_QUESTION));
+
+        assertThat(response.status()).isEqualTo(200);
+        List<String> types = response.types();
+        assertThat(types.get(types.size() - 1)).isEqualTo("error");
+        assertThat(types).doesNotContain("text-start", "finish");
+        String errorText = response.chunksOfType("error").get(0).path("errorText").asText();
+        assertThat(errorText).contains("'analyze'").contains("analysis backend unavailable").contains(response.runId());
+        JsonNode lastAnalyze = response.chunksOfType("data-step").stream()
+                .filter(p -> p.path("id").asText().equals("step-analyze")).reduce((a, b) -> b).orElseThrow();
+        assertThat(lastAnalyze.path("data").path("status").asText()).isEqualTo("failed");
+
+        JsonNode run = client.get("/api/runs/" + response.runId()).body();
+        assertThat(run.path("status").asText()).isEqualTo("failed");
+        JsonNode analyze = run.path("steps").get(1);
+        assertThat(analyze.path("status").asText()).isEqualTo("failed");
+        assertThat(analyze.path("attempts").asInt()).as("every attempt pgflow allows was made").isEqualTo(3);
+        assertThat(analyze.path("error").asText()).contains("analysis backend unavailable");
+        assertThat(run.path("steps").get(0).path("status").asText()).isEqualTo("completed");
+        assertThat(run.path("steps").get(2).path("status").asText()).isEqualTo("created");
+    }
+
+    static Stream<Arguments> badRequests() {
+        String userMessage = "{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\"hello\"}]}";
+        return Stream.of(
+                Arguments.of("application/json", "{not json", 400, "invalid_json"),
+                Arguments.of("application/json", "", 400, "invalid_json"),
+                Arguments.of("application/json", "[1,2]", 400, "invalid_json"),
+                Arguments.of("application/json", "{\"messages\":[" + userMessage + "]}", 400, "missing_id"),
+                Arguments.of("application/json", "{\"id\":\"c\"}", 400, "missing_messages"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[]}", 400, "missing_messages"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":{}}", 400, "missing_messages"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}", 400, "missing_user_text"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"file\",\"url\":\"x\"}]}]}", 400, "missing_user_text"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\"   \"}]}]}", 400, "missing_user_text"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"robot\",\"parts\":[]}]}", 400, "invalid_message"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":42}]}]}", 400, "invalid_message"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\"a\\u0000b\"}]}]}", 400, "invalid_message"),
+                Arguments.of("application/json", "{\"id\":42,\"messages\":[" + userMessage + "]}", 400, "invalid_field"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"trigger\":\"resume\",\"messages\":[" + userMessage + "]}", 400, "invalid_trigger"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\"" + "x".repeat(8001) + "\"}]}]}", 413, "message_too_long"),
+                Arguments.of("text/plain", "{\"id\":\"c\",\"messages\":[" + userMessage + "]}", 415, "unsupported_media_type"),
+                Arguments.of("application/x-www-form-urlencoded", "id=c", 415, "unsupported_media_type"),
+                Arguments.of(null, "{\"id\":\"c\",\"messages\":[" + userMessage + "]}", 415, "unsupported_media_type"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("badRequests")
+    void badRequestGetsAJsonErrorAndStartsNoRun(String contentType, String body, int status, String code) throws Exception {
+        long runsBefore = countRuns();
+
+        ChatClient.JsonResponse response = client.postChatExpectingError(contentType, body);
+
+        assertThat(response.status()).isEqualTo(status);
+        assertThat(response.body().path("error").path("code").asText()).isEqualTo(code);
+        assertThat(response.body().path("error").path("message").asText()).isNotBlank();
+        assertThat(countRuns()).isEqualTo(runsBefore);
+    }
+
+    @Test
+    void toleratesEverythingTheAiSdkSendsBesideTheText() throws Exception {
+        String body = """
+                {"id":"chat-local-rich","trigger":"submit-message","customField":{"a":1},
+                 "messages":[
+                   {"id":"m1","role":"system","parts":[{"type":"text","text":"Be brief."}]},
+                   {"id":"m2","role":"user","parts":[{"type":"text","text":"What is pgflow?"}]},
+                   {"id":"m3","role":"assistant","metadata":{"runId":"x"},"parts":[{"type":"step-start"},
+                      {"type":"reasoning","text":"…"},{"type":"tool-search","toolCallId":"t1","state":"output-available"},
+                      {"type":"data-run","id":"run","data":{"status":"completed"}},{"type":"text","text":"An orchestrator.","state":"done"}]},
+                   {"id":"m4","role":"user","metadata":{"k":"v"},"parts":[{"type":"file","mediaType":"image/png","url":"data:,"},
+                      {"type":"text","text":"How is a step retried? 🧪 «ñ» \\"quoted\\" '; drop table pgflow.runs; --"}]}]}
+                """;
+        ChatClient.StreamResponse response = client.postChat(body);
+
+        CompletedChat.assertCompleted(response, client, jdbc);
+        JsonNode run = client.get("/api/runs/" + response.runId()).body();
+        assertThat(run.path("question").asText()).isEqualTo("How is a step retried? 🧪 «ñ» \"quoted\" '; drop table pgflow.runs; --");
+        assertThat(jdbc.queryForObject("select input -> 'history' from pgflow.runs where run_id = ?::uuid", String.class, response.runId()))
+                .contains("An orchestrator.").contains("What is pgflow?");
+    }
+
+    @Test
+    void runOfAnotherUserOrUnknownIdIsNotFound() throws Exception {
+        ChatClient.JsonResponse unknown = client.get("/api/runs/00000000-0000-0000-0000-000000000000");
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.body().path("error").path("code").asText()).isEqualTo("run_not_found");
+
+        String foreignRun = jdbc.queryForObject("select run_id::text from pgflow.start_flow('chat_pipeline', "
+                + "'{\"chatId\":\"x\",\"userId\":\"someone-else\",\"question\":\"hi\",\"history\":[]}'::jsonb)", String.class);
+        ChatClient.JsonResponse foreign = client.get("/api/runs/" + foreignRun);
+        assertThat(foreign.status()).isEqualTo(404);
+        assertThat(foreign.body().path("error").path("code").asText()).isEqualTo("run_not_found");
+        assertThat(foreign.body().path("error").path("message").asText()).doesNotContain("someone-else");
+
+        ChatClient.JsonResponse malformed = client.get("/api/runs/not-a-uuid");
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(malformed.body().path("error").path("code").asText()).isEqualTo("invalid_run_id");
+    }
+
+    private long countRuns() {
+        return jdbc.queryForObject("select count(*) from pgflow.runs", Long.class);
+    }
+}

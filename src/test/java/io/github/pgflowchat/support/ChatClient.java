@@ -1,0 +1,140 @@
+package io.github.pgflowchat.support;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/** Talks to a running gateway over real HTTP, the way a browser's useChat does, and reads SSE streams to the end. */
+public final class ChatClient {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String baseUrl;
+
+    public ChatClient(int port) {
+        this.baseUrl = "http://127.0.0.1:" + port;
+    }
+
+    public record StreamResponse(int status, Map<String, List<String>> headers, List<SseEvent> events, List<String> comments) {
+
+        public String header(String name) {
+            return headers.getOrDefault(name.toLowerCase(), List.of()).stream().findFirst().orElse(null);
+        }
+
+        public List<JsonNode> chunks() {
+            return events.stream().filter(e -> e.json() != null).map(SseEvent::json).toList();
+        }
+
+        public List<String> types() {
+            return chunks().stream().map(c -> c.path("type").asText()).toList();
+        }
+
+        public List<JsonNode> chunksOfType(String type) {
+            return chunks().stream().filter(c -> type.equals(c.path("type").asText())).toList();
+        }
+
+        public String text() {
+            StringBuilder text = new StringBuilder();
+            chunksOfType("text-delta").forEach(c -> text.append(c.path("delta").asText()));
+            return text.toString();
+        }
+
+        public String runId() {
+            return chunksOfType("data-run").get(0).path("data").path("runId").asText();
+        }
+    }
+
+    public record JsonResponse(int status, JsonNode body) {
+    }
+
+    /** The body DefaultChatTransport sends for a new user message. */
+    public static String chatBody(String chatId, String question) {
+        return JSON.createObjectNode()
+                .put("id", chatId)
+                .put("trigger", "submit-message")
+                .set("messages", JSON.createArrayNode().add(JSON.createObjectNode()
+                        .put("id", "user-" + chatId)
+                        .put("role", "user")
+                        .set("parts", JSON.createArrayNode().add(JSON.createObjectNode().put("type", "text").put("text", question)))))
+                .toString();
+    }
+
+    public StreamResponse postChat(String body) throws IOException, InterruptedException {
+        return postChat("application/json", body, Duration.ofSeconds(60));
+    }
+
+    public StreamResponse postChat(String contentType, String body, Duration timeout) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + "/api/chat"))
+                .timeout(timeout)
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
+        }
+        HttpResponse<Stream<String>> response = http.send(request.build(), HttpResponse.BodyHandlers.ofLines());
+        List<SseEvent> events = new ArrayList<>();
+        List<String> comments = new ArrayList<>();
+        String id = null;
+        StringBuilder data = null;
+        Iterator<String> lines = response.body().iterator();
+        while (lines.hasNext()) {
+            String line = lines.next();
+            if (line.isEmpty()) {
+                if (data != null) {
+                    String text = data.toString();
+                    events.add(new SseEvent(id, text, text.equals("[DONE]") ? null : readJson(text)));
+                }
+                id = null;
+                data = null;
+            } else if (line.startsWith(":")) {
+                comments.add(line);
+            } else if (line.startsWith("id: ")) {
+                id = line.substring(4);
+            } else if (line.startsWith("data: ")) {
+                data = data == null ? new StringBuilder(line.substring(6)) : data.append('\n').append(line.substring(6));
+            } else if (response.statusCode() == 200) {
+                throw new AssertionError("not an SSE line: " + line);
+            } else {
+                comments.add(line);
+            }
+        }
+        return new StreamResponse(response.statusCode(), response.headers().map(), events, comments);
+    }
+
+    /** The body of a refused request, which is JSON rather than a stream. */
+    public JsonResponse postChatExpectingError(String contentType, String body) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + "/api/chat"))
+                .timeout(Duration.ofSeconds(20))
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
+        }
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return new JsonResponse(response.statusCode(), readJson(response.body()));
+    }
+
+    public JsonResponse get(String path) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(20)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new JsonResponse(response.statusCode(), readJson(response.body()));
+    }
+
+    private static JsonNode readJson(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + text, e);
+        }
+    }
+}
