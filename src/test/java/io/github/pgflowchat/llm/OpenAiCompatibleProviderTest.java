@@ -1,0 +1,89 @@
+package io.github.pgflowchat.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import io.github.pgflowchat.Application;
+import io.github.pgflowchat.support.ChatClient;
+import io.github.pgflowchat.support.CompletedChat;
+import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
+import io.github.pgflowchat.support.MockOpenAi;
+
+/**
+ * The OpenAI-compatible provider path: the real LangChain4j OpenAI clients (through camel-langchain4j-chat for the
+ * analysis, streaming for the answer) against a mock chat-completions server on a local socket.
+ */
+@SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class OpenAiCompatibleProviderTest {
+
+    static final List<String> TOKENS = List.of("Run", " the", " tests", " with", " `mvn test`", " [1]", ".");
+    static final MockOpenAi OPENAI = new MockOpenAi(
+            "Here you go: {\"intent\":\"how-to\",\"keyTerms\":[\"tests\"],\"sources\":[1, 99],\"summary\":\"How to run the tests.\"}",
+            TOKENS);
+
+    @DynamicPropertySource
+    static void openAiCompatibleModel(DynamicPropertyRegistry registry) throws Exception {
+        EmbeddedPostgresDirectory.register(registry);
+        String baseUrl = OPENAI.start();
+        registry.add("gateway.llm.provider", () -> "auto");
+        registry.add("gateway.llm.openai.base-url", () -> baseUrl);
+        registry.add("gateway.llm.openai.api-key", () -> "test-key");
+        registry.add("gateway.llm.openai.model", () -> "mock-model");
+    }
+
+    @AfterAll
+    static void stopMock() throws Exception {
+        OPENAI.stop();
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    JdbcTemplate jdbc;
+
+    @Test
+    void answerTokensFromTheProviderStreamToTheClientAndTheAnswerIsStored() throws Exception {
+        ChatClient client = new ChatClient(port);
+
+        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-openai-1", "How do I run the tests?"));
+
+        CompletedChat.assertCompleted(response, client, jdbc);
+        assertThat(response.chunksOfType("text-delta").stream().map(c -> c.path("delta").asText()).toList())
+                .containsExactlyElementsOf(TOKENS);
+        assertThat(response.chunks().get(0).path("messageMetadata").path("model").asText()).isEqualTo("openai-compatible:mock-model");
+
+        JsonNode run = client.get("/api/runs/" + response.runId()).body();
+        JsonNode analysis = run.path("steps").get(1).path("output");
+        assertThat(analysis.path("intent").asText()).isEqualTo("how-to");
+        assertThat(analysis.path("sources")).as("a source number outside the results is dropped").hasSize(1);
+        JsonNode answer = run.path("steps").get(2).path("output");
+        assertThat(answer.path("answer").asText()).isEqualTo(String.join("", TOKENS));
+        assertThat(answer.path("model").asText()).isEqualTo("openai-compatible:mock-model");
+        assertThat(answer.path("citations").get(0).path("number").asInt()).isEqualTo(1);
+
+        assertThat(OPENAI.requests()).hasSize(2);
+        assertThat(OPENAI.authorizations()).containsOnly("Bearer test-key");
+        JsonNode analysisRequest = OPENAI.requests().get(0);
+        assertThat(analysisRequest.path("stream").asBoolean(false)).isFalse();
+        assertThat(analysisRequest.path("messages").get(0).path("content").asText()).isEqualTo(Prompts.ANALYSIS_SYSTEM);
+        JsonNode answerRequest = OPENAI.requests().get(1);
+        assertThat(answerRequest.path("stream").asBoolean()).isTrue();
+        assertThat(answerRequest.path("model").asText()).isEqualTo("mock-model");
+        JsonNode messages = answerRequest.path("messages");
+        assertThat(messages.get(0).path("content").asText()).isEqualTo(Prompts.ANSWER_SYSTEM);
+        assertThat(messages.get(messages.size() - 1).path("content").asText())
+                .startsWith("Question:\nHow do I run the tests?\n\nSources:\n[1] ");
+    }
+}
