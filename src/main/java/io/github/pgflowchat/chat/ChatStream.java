@@ -115,6 +115,14 @@ public final class ChatStream {
         send(UiChunks.data("step", "step-" + stepSlug, new LinkedHashMap<>(step)));
     }
 
+    /** Each step's status and duration so far, e.g. {@code search=completed/12ms}, for the run's log line. */
+    public synchronized String stepSummary() {
+        StringBuilder summary = new StringBuilder();
+        steps.forEach((slug, step) -> summary.append(summary.length() == 0 ? "" : ", ").append(slug).append('=')
+                .append(step.get("status")).append(step.containsKey("durationMs") ? "/" + step.get("durationMs") + "ms" : ""));
+        return summary.toString();
+    }
+
     public synchronized Object stepValue(String stepSlug, String key) {
         Map<String, Object> step = steps.get(stepSlug);
         return step == null ? null : step.get(key);

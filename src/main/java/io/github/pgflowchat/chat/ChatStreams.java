@@ -9,6 +9,8 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.ProducerTemplate;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -37,7 +39,8 @@ public class ChatStreams {
     private final List<String> stepSlugs;
 
     public ChatStreams(RunEventSource events, ProducerTemplate producer, ObjectMapper json, ChatProperties properties,
-                       ModelInfo model, JdbcTemplate jdbc, @Value("${gateway.flow-slug}") String flowSlug) {
+                       ModelInfo model, JdbcTemplate jdbc, @Value("${gateway.flow-slug}") String flowSlug,
+                       MeterRegistry meters) {
         this.events = events;
         this.producer = producer;
         this.json = json;
@@ -46,6 +49,9 @@ public class ChatStreams {
         this.flowSlug = flowSlug;
         this.stepSlugs = jdbc.queryForList("select step_slug from pgflow.steps where flow_slug = ? order by step_index",
                 String.class, flowSlug);
+        Gauge.builder("gateway.chat.streams.active", streams, Map::size)
+                .description("Chat streams open on this instance")
+                .register(meters);
     }
 
     public Optional<ChatStream> find(UUID runId) {

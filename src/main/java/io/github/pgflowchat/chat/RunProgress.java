@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.events.RunEvent;
@@ -18,6 +20,8 @@ import io.github.pgflowchat.events.RunEvent;
  */
 @Component("runProgress")
 public class RunProgress {
+
+    private static final Logger log = LoggerFactory.getLogger(RunProgress.class);
 
     public void stepStarted(ChatStream stream, RunEvent event) {
         Map<String, Object> changes = new LinkedHashMap<>();
@@ -46,6 +50,8 @@ public class RunProgress {
         changes.put("error", reason);
         stream.updateStep(event.stepSlug(), changes);
         stream.fail("Step '" + event.stepSlug() + "' failed: " + reason + " (run " + stream.runId() + ")");
+        log.warn("run {} failed at step {} (chat {}, user {}): {}; {}", stream.runId(), event.stepSlug(), stream.chatId(),
+                stream.userId(), reason, stream.stepSummary());
     }
 
     /** The search results the answer draws on, as the {@code data-search} part. */
@@ -85,9 +91,12 @@ public class RunProgress {
         metadata.put("citations", respond.path("citations"));
         stream.send(UiChunks.finish("stop", metadata));
         stream.end();
+        log.info("run {} completed (chat {}, user {}): {}", stream.runId(), stream.chatId(), stream.userId(), stream.stepSummary());
     }
 
     public void runFailed(ChatStream stream, RunEvent event) {
-        stream.fail("Run " + stream.runId() + " failed: " + event.payload().path("error_message").asText("no reason recorded"));
+        String reason = event.payload().path("error_message").asText("no reason recorded");
+        stream.fail("Run " + stream.runId() + " failed: " + reason);
+        log.warn("run {} failed (chat {}, user {}): {}; {}", stream.runId(), stream.chatId(), stream.userId(), reason, stream.stepSummary());
     }
 }

@@ -102,7 +102,7 @@ public class PgflowSqlClient {
         try {
             return new StepTask(rs.getString("flow_slug"), rs.getObject("run_id", UUID.class), rs.getString("step_slug"),
                     rs.getInt("task_index"), rs.getLong("msg_id"), json.readTree(rs.getString("input")),
-                    rs.getInt("timeout_seconds"), rs.getInt("attempt"), rs.getInt("max_attempts"));
+                    rs.getInt("timeout_seconds"), rs.getInt("attempt"), rs.getInt("max_attempts"), System.nanoTime());
         } catch (JsonProcessingException e) {
             throw new SQLException("pgflow returned task input that is not JSON", e);
         }

@@ -1,10 +1,14 @@
 package io.github.pgflowchat.pgflow;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -60,14 +64,19 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final String flowSlug;
     private final UUID workerId = UUID.randomUUID();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final MeterRegistry meters;
     private volatile boolean registered;
 
     public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, WorkerProperties properties,
-                        @Value("${gateway.flow-slug}") String flowSlug) {
+                        @Value("${gateway.flow-slug}") String flowSlug, MeterRegistry meters) {
         this.pgflow = pgflow;
         this.jdbc = jdbc;
         this.properties = properties;
         this.flowSlug = flowSlug;
+        this.meters = meters;
+        Gauge.builder("gateway.worker.tasks.in.flight", inFlight, AtomicInteger::get)
+                .description("Step tasks this instance is running")
+                .register(meters);
     }
 
     public UUID workerId() {
@@ -76,6 +85,10 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     public int inFlight() {
         return inFlight.get();
+    }
+
+    public boolean isRegistered() {
+        return registered;
     }
 
     /** start_tasks records the worker id in a foreign key, so the worker row must exist before the first claim. */
@@ -120,6 +133,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     public void completeTask(StepTask task, JsonNode output) {
         pgflow.completeTask(task, output);
+        record(task, "completed");
         log.debug("completed {}", task);
     }
 
@@ -127,6 +141,16 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         String message = StepFailures.describe(error);
         log.warn("{} failed: {}", task, message);
         pgflow.failTask(task, message);
+        record(task, task.attempt() < task.maxAttempts() ? "retried" : "failed");
+    }
+
+    private void record(StepTask task, String outcome) {
+        Timer.builder("gateway.worker.task.duration")
+                .description("Time from claiming a step task to ending it")
+                .tag("step", task.stepSlug())
+                .tag("outcome", outcome)
+                .register(meters)
+                .record(Duration.ofNanos(System.nanoTime() - task.claimedAtNanos()));
     }
 
     public void releaseSlot() {

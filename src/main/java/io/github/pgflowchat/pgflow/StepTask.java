@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * A task claimed with {@code pgflow.start_tasks}: one row of {@code pgflow.step_task_record}, plus the step's
- * effective timeout so the worker can enforce it.
+ * effective timeout and attempts so the worker can enforce and report them, and when it was claimed.
  */
 public record StepTask(String flowSlug, UUID runId, String stepSlug, int taskIndex, long msgId, JsonNode input,
-                       int timeoutSeconds, int attempt, int maxAttempts) {
+                       int timeoutSeconds, int attempt, int maxAttempts, long claimedAtNanos) {
 
     @Override
     public String toString() {

@@ -2,11 +2,17 @@ package io.github.pgflowchat.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -19,6 +25,7 @@ import io.github.pgflowchat.support.CompletedChat;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 
 /** The embedded default, as `mvn spring-boot:run` starts it: no database configured, the offline model. */
+@AutoConfigureObservability
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "gateway.llm.offline.token-delay=1ms"
 })
@@ -47,5 +54,23 @@ class ChatPipelineOnEmbeddedPostgresTest {
         assertThat(jdbc.queryForObject("show server_version", String.class)).startsWith("17.");
         assertThat(Files.exists(dataDir.resolve("PG_VERSION"))).isTrue();
         assertThat(jdbc.queryForObject("select count(*) from public.documents where source = 'README.md'", Long.class)).isPositive();
+    }
+
+    @Test
+    void healthCoversTheWorkerAndTheEventSourceAndMetricsCountTasks() throws Exception {
+        ChatClient client = new ChatClient(port);
+        client.postChat(ChatClient.chatBody("chat-embedded-metrics", "How are steps retried?"));
+
+        JsonNode health = client.get("/actuator/health").body();
+        assertThat(health.path("status").asText()).isEqualTo("UP");
+        assertThat(health.path("components").path("pgflowWorker").path("status").asText()).isEqualTo("UP");
+        assertThat(health.path("components").path("runEvents").path("status").asText()).isEqualTo("UP");
+        assertThat(health.path("components").path("db").path("status").asText()).isEqualTo("UP");
+
+        String metrics = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(metrics).contains("gateway_worker_task_duration_seconds_count{outcome=\"completed\",step=\"respond\"}");
+        assertThat(metrics).contains("gateway_chat_streams_active");
     }
 }
