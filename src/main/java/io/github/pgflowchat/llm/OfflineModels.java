@@ -221,7 +221,7 @@ public final class OfflineModels {
         /** Markdown markup would read oddly once quoted inside a sentence. */
         private static String clean(String sentence) {
             return sentence.replaceAll("(?m)^\\s*(#+|[-*>]|\\d+\\.)\\s+", "")
-                    .replaceAll("[`*_|]", "")
+                    .replaceAll("[`*|]", "")
                     .replaceAll("\\s+", " ")
                     .strip();
         }

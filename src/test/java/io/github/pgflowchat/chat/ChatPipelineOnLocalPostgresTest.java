@@ -7,12 +7,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
 import org.apache.camel.builder.AdviceWith;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,12 +46,15 @@ import io.github.pgflowchat.support.LocalPostgres;
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "gateway.llm.provider=offline",
         "gateway.llm.offline.token-delay=1ms",
-        "gateway.worker.fallback-poll-interval=200ms"
+        "gateway.worker.fallback-poll-interval=200ms",
+        "gateway.chat.keep-alive-interval=300ms"
 })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ChatPipelineOnLocalPostgresTest {
 
     private static final String FAILING_QUESTION = "Please fail the analysis of this question";
+    private static final String HELD_QUESTION = "Please hold the analysis until the test lets it go";
+    private static final CountDownLatch RELEASE_ANALYSIS = new CountDownLatch(1);
 
     @DynamicPropertySource
     static void localPostgres(DynamicPropertyRegistry registry) {
@@ -68,13 +76,20 @@ class ChatPipelineOnLocalPostgresTest {
     ChatClient client;
 
     @BeforeAll
-    void makeAnalysisFailForOneQuestion() throws Exception {
-        // The only test double here: one question makes the analyze step throw, to exercise pgflow's retries.
+    void makeAnalysisFailOrWaitForTwoQuestions() throws Exception {
+        // The only test doubles here: one question makes the analyze step throw, to exercise pgflow's retries;
+        // another holds it until the test releases it, to watch the stream while a step runs.
         AdviceWith.adviceWith(camel, "step-analyze", route -> route.weaveAddFirst()
-                .choice().when(exchange -> FAILING_QUESTION.equals(
-                        exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText()))
-                    .throwException(new IllegalStateException("analysis backend unavailable"))
+                .choice()
+                    .when(exchange -> FAILING_QUESTION.equals(question(exchange)))
+                        .throwException(new IllegalStateException("analysis backend unavailable"))
+                    .when(exchange -> HELD_QUESTION.equals(question(exchange)))
+                        .process(exchange -> RELEASE_ANALYSIS.await(30, TimeUnit.SECONDS))
                 .end());
+    }
+
+    private static String question(Exchange exchange) {
+        return exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText();
     }
 
     @BeforeEach
@@ -87,6 +102,33 @@ class ChatPipelineOnLocalPostgresTest {
         ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-local-1", "How do I run the tests?"));
 
         CompletedChat.assertCompleted(response, client, jdbc);
+    }
+
+    @Test
+    void progressReachesTheClientWhileAStepIsStillRunningWithKeepAlivesInBetween() throws Exception {
+        CountDownLatch searchResultsSeen = new CountDownLatch(1);
+        CountDownLatch keepAliveSeen = new CountDownLatch(1);
+        ExecutorService reader = Executors.newSingleThreadExecutor();
+        try {
+            Future<ChatClient.StreamResponse> stream = reader.submit(() -> client.postChat(
+                    ChatClient.chatBody("chat-local-held", HELD_QUESTION), event -> {
+                        if ("data-search".equals(event.type())) {
+                            searchResultsSeen.countDown();
+                        }
+                        if (event.data().startsWith(": keep-alive")) {
+                            keepAliveSeen.countDown();
+                        }
+                    }));
+
+            assertThat(searchResultsSeen.await(20, TimeUnit.SECONDS)).as("data-search arrives before analyze ends").isTrue();
+            assertThat(keepAliveSeen.await(10, TimeUnit.SECONDS)).as("keep-alive comment while analyze runs").isTrue();
+            RELEASE_ANALYSIS.countDown();
+
+            CompletedChat.assertCompleted(stream.get(60, TimeUnit.SECONDS), client, jdbc);
+        } finally {
+            RELEASE_ANALYSIS.countDown();
+            reader.shutdownNow();
+        }
     }
 
     @Test

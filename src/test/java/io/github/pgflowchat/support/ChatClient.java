@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -72,17 +73,17 @@ public final class ChatClient {
     }
 
     public StreamResponse postChat(String body) throws IOException, InterruptedException {
-        return postChat("application/json", body, Duration.ofSeconds(60));
+        return postChat(body, event -> { });
     }
 
-    public StreamResponse postChat(String contentType, String body, Duration timeout) throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + "/api/chat"))
-                .timeout(timeout)
-                .POST(HttpRequest.BodyPublishers.ofString(body));
-        if (contentType != null) {
-            request.header("Content-Type", contentType);
-        }
-        HttpResponse<Stream<String>> response = http.send(request.build(), HttpResponse.BodyHandlers.ofLines());
+    /** Reads the whole stream, telling {@code onEvent} about each event and comment as soon as it arrives. */
+    public StreamResponse postChat(String body, Consumer<SseEvent> onEvent) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/api/chat"))
+                .timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
         List<SseEvent> events = new ArrayList<>();
         List<String> comments = new ArrayList<>();
         String id = null;
@@ -93,12 +94,15 @@ public final class ChatClient {
             if (line.isEmpty()) {
                 if (data != null) {
                     String text = data.toString();
-                    events.add(new SseEvent(id, text, text.equals("[DONE]") ? null : readJson(text)));
+                    SseEvent event = new SseEvent(id, text, text.equals("[DONE]") ? null : readJson(text));
+                    events.add(event);
+                    onEvent.accept(event);
                 }
                 id = null;
                 data = null;
             } else if (line.startsWith(":")) {
                 comments.add(line);
+                onEvent.accept(new SseEvent(null, line, null));
             } else if (line.startsWith("id: ")) {
                 id = line.substring(4);
             } else if (line.startsWith("data: ")) {
