@@ -11,4 +11,16 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  */
 @ConfigurationProperties("gateway.chat")
 public record ChatProperties(Duration maxStreamDuration, Duration keepAliveInterval, int maxMessageChars) {
+
+    public ChatProperties {
+        if (maxStreamDuration.isNegative() || maxStreamDuration.isZero()) {
+            throw new IllegalArgumentException("gateway.chat.max-stream-duration must be positive");
+        }
+        if (keepAliveInterval.toMillis() <= 0) {
+            throw new IllegalArgumentException("gateway.chat.keep-alive-interval must be at least 1 ms");
+        }
+        if (maxMessageChars <= 0) {
+            throw new IllegalArgumentException("gateway.chat.max-message-chars must be positive");
+        }
+    }
 }

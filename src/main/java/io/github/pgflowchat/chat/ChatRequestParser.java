@@ -8,6 +8,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.http.InvalidMediaTypeException;
+import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.chat.ChatRequest.ChatTurn;
@@ -34,7 +36,7 @@ public class ChatRequestParser {
     }
 
     public ChatRequest parse(String contentType, String body) {
-        if (contentType == null || !contentType.toLowerCase().startsWith("application/json")) {
+        if (!isJson(contentType)) {
             throw new ApiException(415, "unsupported_media_type", "Send the chat request as JSON with Content-Type: application/json.");
         }
         JsonNode root = readJson(body);
@@ -70,6 +72,18 @@ public class ChatRequestParser {
                 .filter(t -> !t.text().isBlank())
                 .toList();
         return new ChatRequest(chatId, trigger, messageId, question, history);
+    }
+
+    private static boolean isJson(String contentType) {
+        if (contentType == null) {
+            return false;
+        }
+        try {
+            MediaType type = MediaType.parseMediaType(contentType);
+            return MediaType.APPLICATION_JSON.equalsTypeAndSubtype(type);
+        } catch (InvalidMediaTypeException e) {
+            return false;
+        }
     }
 
     private ChatTurn turn(JsonNode message, int index) {

@@ -24,6 +24,7 @@ public final class ChatStream {
 
     private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.UTF_8);
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] EXPIRED = new byte[0];
 
     private final UUID runId;
     private final String chatId;
@@ -93,19 +94,31 @@ public final class ChatStream {
             if (ended) {
                 return;
             }
-            events.add(DONE);
-            ended = true;
-            action = onEnd;
-            notifyAll();
+            action = markEnded();
         }
         action.run();
     }
 
     /** Ends the stream with an {@code error} chunk, closing an open text part first so the text so far stays valid. */
-    public synchronized void fail(String errorText) {
-        closeText();
-        send(UiChunks.error(errorText));
-        end();
+    public void fail(String errorText) {
+        Runnable action;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            closeText();
+            send(UiChunks.error(errorText));
+            action = markEnded();
+        }
+        action.run();
+    }
+
+    /** Returns the end action, to be run outside the lock: it may take other locks (the registry, the event source). */
+    private Runnable markEnded() {
+        events.add(DONE);
+        ended = true;
+        notifyAll();
+        return onEnd;
     }
 
     /** The state of one step's data-step part; updated and re-sent under the same part id. */
@@ -162,9 +175,7 @@ public final class ChatStream {
             }
             Instant now = Instant.now();
             if (!now.isBefore(expiresAt)) {
-                fail("The answer took longer than this stream may stay open; run " + runId
-                        + " goes on and its steps and answer can be read from GET /api/runs/" + runId + ".");
-                continue;
+                return EXPIRED;
             }
             long waitMillis = Math.min(keepAliveInterval.toMillis(), Duration.between(now, expiresAt).toMillis() + 1);
             wait(waitMillis);
@@ -191,12 +202,11 @@ public final class ChatStream {
                 return 0;
             }
             if (position == current.length) {
-                byte[] next;
-                try {
-                    next = nextEvent(nextIndex);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while waiting for the next chat event", e);
+                byte[] next = waitForEvent();
+                while (next == EXPIRED) {
+                    fail("The answer took longer than this stream may stay open; run " + runId
+                            + " goes on and its steps and answer can be read from GET /api/runs/" + runId + ".");
+                    next = waitForEvent();
                 }
                 if (next == null) {
                     return -1;
@@ -211,6 +221,15 @@ public final class ChatStream {
             System.arraycopy(current, position, buffer, offset, count);
             position += count;
             return count;
+        }
+
+        private byte[] waitForEvent() throws IOException {
+            try {
+                return nextEvent(nextIndex);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the next chat event", e);
+            }
         }
 
         @Override

@@ -39,17 +39,26 @@ public class DatabaseUrlEnvironmentPostProcessor implements EnvironmentPostProce
         if (!"postgres".equals(uri.getScheme()) && !"postgresql".equals(uri.getScheme())) {
             throw new IllegalArgumentException("DATABASE_URL must start with postgres://, postgresql:// or jdbc:postgresql:");
         }
+        if (uri.getHost() == null) {
+            throw new IllegalArgumentException("DATABASE_URL has no host name this driver can use (host names may not contain '_'): "
+                    + uri.getScheme() + "://…@" + uri.getRawAuthority().replaceFirst("^.*@", ""));
+        }
         int port = uri.getPort() == -1 ? 5432 : uri.getPort();
         String query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
         properties.put("spring.datasource.url", "jdbc:postgresql://" + uri.getHost() + ":" + port + uri.getRawPath() + query);
         String userInfo = uri.getRawUserInfo();
         if (userInfo != null) {
             String[] parts = userInfo.split(":", 2);
-            properties.put("spring.datasource.username", URLDecoder.decode(parts[0], StandardCharsets.UTF_8));
+            properties.put("spring.datasource.username", decode(parts[0]));
             if (parts.length == 2) {
-                properties.put("spring.datasource.password", URLDecoder.decode(parts[1], StandardCharsets.UTF_8));
+                properties.put("spring.datasource.password", decode(parts[1]));
             }
         }
         return properties;
+    }
+
+    /** Percent-decoding only: URLDecoder alone would turn a literal '+' (legal in a password) into a space. */
+    private static String decode(String userInfoPart) {
+        return URLDecoder.decode(userInfoPart.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 }

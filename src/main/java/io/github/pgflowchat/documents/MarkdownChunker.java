@@ -42,18 +42,32 @@ final class MarkdownChunker {
     private void addSection(List<Chunk> chunks, String title, String text) {
         StringBuilder current = new StringBuilder();
         for (String paragraph : text.split("\\n\\s*\\n")) {
-            String trimmed = paragraph.strip();
-            if (trimmed.isEmpty()) {
-                continue;
+            for (String piece : pieces(paragraph.strip())) {
+                if (current.length() > 0 && current.length() + piece.length() > maxChars) {
+                    chunks.add(new Chunk(title, current.toString().strip()));
+                    current.setLength(0);
+                }
+                current.append(piece).append("\n\n");
             }
-            if (current.length() > 0 && current.length() + trimmed.length() > maxChars) {
-                chunks.add(new Chunk(title, current.toString().strip()));
-                current.setLength(0);
-            }
-            current.append(trimmed, 0, Math.min(trimmed.length(), maxChars)).append("\n\n");
         }
         if (current.length() > 0) {
             chunks.add(new Chunk(title, current.toString().strip()));
         }
+    }
+
+    /** A paragraph longer than a chunk is cut at the last whitespace before the limit (or at the limit). */
+    private List<String> pieces(String paragraph) {
+        List<String> pieces = new ArrayList<>();
+        String rest = paragraph;
+        while (rest.length() > maxChars) {
+            int cut = rest.lastIndexOf(' ', maxChars);
+            cut = cut <= 0 ? maxChars : cut;
+            pieces.add(rest.substring(0, cut).strip());
+            rest = rest.substring(cut).strip();
+        }
+        if (!rest.isEmpty()) {
+            pieces.add(rest);
+        }
+        return pieces;
     }
 }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -157,8 +158,12 @@ public final class OfflineModels {
                         Thread.sleep(tokenDelay.toMillis());
                     }
                     first = false;
-                    if (cancellation.isCancelled() || Thread.currentThread().isInterrupted()) {
-                        throw new InterruptedException("answer cancelled");
+                    if (Thread.currentThread().isInterrupted()) {
+                        throw new InterruptedException("answer interrupted");
+                    }
+                    if (cancellation.isCancelled()) {
+                        handler.onError(new CancellationException("answer cancelled"));
+                        return;
                     }
                     handler.onPartialResponse(new PartialResponse(tokens.group()), context);
                 }

@@ -43,8 +43,10 @@ public final class Prompts {
     public record Source(int number, String title, String origin, double score, String text) {
     }
 
+    /** Blank lines in the question are folded so it cannot contain the sources header and pass for sources. */
     public static String userMessage(String question, List<Source> sources) {
-        StringBuilder message = new StringBuilder(QUESTION_HEADER).append(question.strip()).append(SOURCES_HEADER);
+        String oneBlock = question.strip().replaceAll("\\n\\s*\\n", "\n");
+        StringBuilder message = new StringBuilder(QUESTION_HEADER).append(oneBlock).append(SOURCES_HEADER);
         if (sources.isEmpty()) {
             message.append("(no matching documents)\n");
         }

@@ -15,4 +15,15 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 @ConfigurationProperties("gateway.worker")
 public record WorkerProperties(int concurrency, int readVisibilitySeconds, Duration fallbackPollInterval,
                                Duration heartbeatInterval, Duration deadWorkerAfter, Duration stalledSweepInterval) {
+
+    public WorkerProperties {
+        if (concurrency < 1) {
+            throw new IllegalArgumentException("gateway.worker.concurrency must be at least 1");
+        }
+        if (deadWorkerAfter.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
+            // A live worker would otherwise be taken for dead between two heartbeats.
+            throw new IllegalArgumentException("gateway.worker.dead-worker-after (" + deadWorkerAfter
+                    + ") must be at least twice gateway.worker.heartbeat-interval (" + heartbeatInterval + ")");
+        }
+    }
 }

@@ -33,6 +33,7 @@ import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
         "gateway.llm.offline.token-delay=0ms",
         "gateway.worker.fallback-poll-interval=200ms",
         "gateway.worker.read-visibility-seconds=30",
+        "gateway.worker.heartbeat-interval=500ms",
         "gateway.worker.dead-worker-after=2s",
         "gateway.worker.stalled-sweep-interval=500ms"
 })

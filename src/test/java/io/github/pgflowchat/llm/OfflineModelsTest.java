@@ -1,0 +1,168 @@
+package io.github.pgflowchat.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import org.junit.jupiter.api.Test;
+
+class OfflineModelsTest {
+
+    private static final String QUESTION = "How do I run the tests?";
+    private static final List<Prompts.Source> SOURCES = List.of(
+            new Prompts.Source(4, "Quick start", "README.md", 0.6,
+                    "Install Java and Maven first. Then run mvn verify from the project folder."),
+            new Prompts.Source(7, "Testing", "docs/testing.md", 0.3,
+                    "Short. The tests run against a local PostgreSQL server."));
+
+    @Test
+    void intentFollowsTheWayTheQuestionIsAsked() {
+        assertThat(OfflineModels.intent("How do I run the tests?")).isEqualTo("how-to");
+        assertThat(OfflineModels.intent("Why does the search step fail?")).isEqualTo("explanation");
+        assertThat(OfflineModels.intent("What is pgflow?")).isEqualTo("lookup");
+        assertThat(OfflineModels.intent("Hello there")).isEqualTo("greeting");
+        assertThat(OfflineModels.intent("pgflow vs temporal for retries")).isEqualTo("comparison");
+        assertThat(OfflineModels.intent("Deploy it to production")).isEqualTo("other");
+    }
+
+    @Test
+    void greetingWordMustStandAlone() {
+        // "history" starts with "hi" but is not a greeting.
+        assertThat(OfflineModels.intent("history of the runs")).isEqualTo("other");
+    }
+
+    @Test
+    void termsAreLowerCasedWithoutStopwordsSingleLettersOrDuplicates() {
+        assertThat(OfflineModels.terms("How do I run the TESTS? Run the tests again, x said"))
+                .containsExactly("run", "tests", "again", "said");
+    }
+
+    @Test
+    void answerQuotesMatchingSentencesCitedWithTheirSourceNumberInSourceOrder() {
+        String answer = OfflineModels.Answer.compose(QUESTION, SOURCES);
+
+        // The sentence of source 7 shares two terms and source 4's only one, yet source 4 comes first.
+        assertThat(answer).isEqualTo("From the indexed documents: Then run mvn verify from the project folder [4]. "
+                + "The tests run against a local PostgreSQL server [7].");
+    }
+
+    @Test
+    void answerWithoutSourcesSaysNothingWasFound() {
+        assertThat(OfflineModels.Answer.compose(QUESTION, List.of()))
+                .isEqualTo("I could not find anything about that in the indexed documents.");
+    }
+
+    @Test
+    void answerWithoutAMatchingSentenceNamesTheClosestMatch() {
+        String answer = OfflineModels.Answer.compose("Which licence applies?", SOURCES);
+
+        assertThat(answer).isEqualTo(
+                "The indexed documents do not say that directly. The closest match is \"Quick start\" [4].");
+    }
+
+    @Test
+    void streamedTokensAddUpToTheCompleteAnswer() {
+        RecordingHandler handler = new RecordingHandler(false);
+
+        new OfflineModels.Answer(Duration.ZERO).chat(answerRequest(), handler);
+
+        assertThat(handler.error.get()).isNull();
+        assertThat(handler.partials).hasSizeGreaterThan(1);
+        assertThat(handler.complete.get()).isNotNull();
+        String completeText = handler.complete.get().aiMessage().text();
+        assertThat(String.join("", handler.partials)).isEqualTo(completeText);
+        assertThat(completeText).isEqualTo(OfflineModels.Answer.compose(QUESTION, SOURCES));
+    }
+
+    @Test
+    void cancellingThroughTheStreamingHandleStopsWithAnError() {
+        RecordingHandler handler = new RecordingHandler(true);
+
+        new OfflineModels.Answer(Duration.ZERO).chat(answerRequest(), handler);
+
+        assertThat(Thread.currentThread().isInterrupted()).as("a cancel is not an interrupt of the caller").isFalse();
+        assertThat(handler.partials).containsExactly("From");
+        assertThat(handler.error.get()).isNotNull();
+        assertThat(handler.complete.get()).isNull();
+    }
+
+    @Test
+    void analysisKeepsOnlySourcesScoringAtLeastAQuarterOfTheBestOne() throws Exception {
+        List<Prompts.Source> sources = List.of(
+                new Prompts.Source(1, "Quick start", "README.md", 0.8, "Run mvn test."),
+                new Prompts.Source(2, "Licence", "LICENSE", 0.1, "MIT."),
+                new Prompts.Source(3, "Testing", "docs/testing.md", 0.3, "The tests need PostgreSQL."),
+                new Prompts.Source(4, "Layout", "docs/layout.md", 0.2, "Tests live under src/test."));
+        ChatRequest request = ChatRequest.builder()
+                .messages(SystemMessage.from(Prompts.ANALYSIS_SYSTEM), UserMessage.from(Prompts.userMessage(QUESTION, sources)))
+                .build();
+
+        ChatResponse response = new OfflineModels.Analysis().chat(request);
+
+        JsonNode analysis = new ObjectMapper().readTree(response.aiMessage().text());
+        assertThat(analysis.path("intent").asText()).isEqualTo("how-to");
+        assertThat(analysis.path("keyTerms").toString()).isEqualTo("[\"run\",\"tests\"]");
+        assertThat(analysis.path("sources").toString()).isEqualTo("[1,3,4]");
+        assertThat(analysis.path("summary").asText()).contains("run, tests").contains("3 source(s)");
+    }
+
+    @Test
+    void analysisWithoutSourcesSaysNoDocumentMatches() throws Exception {
+        ChatRequest request = ChatRequest.builder()
+                .messages(UserMessage.from(Prompts.userMessage(QUESTION, List.of())))
+                .build();
+
+        JsonNode analysis = new ObjectMapper().readTree(new OfflineModels.Analysis().chat(request).aiMessage().text());
+
+        assertThat(analysis.path("sources").isArray()).isTrue();
+        assertThat(analysis.path("sources")).isEmpty();
+        assertThat(analysis.path("summary").asText()).isEqualTo("No indexed document matches run, tests.");
+    }
+
+    private static ChatRequest answerRequest() {
+        return ChatRequest.builder()
+                .messages(SystemMessage.from(Prompts.ANSWER_SYSTEM), UserMessage.from(Prompts.userMessage(QUESTION, SOURCES)))
+                .build();
+    }
+
+    private static final class RecordingHandler implements StreamingChatResponseHandler {
+        private final boolean cancelAfterFirstToken;
+        private final List<String> partials = new ArrayList<>();
+        private final AtomicReference<ChatResponse> complete = new AtomicReference<>();
+        private final AtomicReference<Throwable> error = new AtomicReference<>();
+
+        RecordingHandler(boolean cancelAfterFirstToken) {
+            this.cancelAfterFirstToken = cancelAfterFirstToken;
+        }
+
+        @Override
+        public void onPartialResponse(PartialResponse partial, PartialResponseContext context) {
+            partials.add(partial.text());
+            if (cancelAfterFirstToken) {
+                context.streamingHandle().cancel();
+            }
+        }
+
+        @Override
+        public void onCompleteResponse(ChatResponse response) {
+            complete.set(response);
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            error.set(throwable);
+        }
+    }
+}
