@@ -8,12 +8,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.http.InvalidMediaTypeException;
-import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.chat.ChatRequest.ChatTurn;
 import io.github.pgflowchat.web.ApiException;
+import io.github.pgflowchat.web.JsonContentType;
 
 /**
  * Reads and checks a {@code POST /api/chat} body. Unknown fields, part types and metadata are ignored as the AI SDK
@@ -36,7 +35,7 @@ public class ChatRequestParser {
     }
 
     public ChatRequest parse(String contentType, String body) {
-        if (!isJson(contentType)) {
+        if (!JsonContentType.matches(contentType)) {
             throw new ApiException(415, "unsupported_media_type", "Send the chat request as JSON with Content-Type: application/json.");
         }
         JsonNode root = readJson(body);
@@ -72,18 +71,6 @@ public class ChatRequestParser {
                 .filter(t -> !t.text().isBlank())
                 .toList();
         return new ChatRequest(chatId, trigger, messageId, question, history);
-    }
-
-    private static boolean isJson(String contentType) {
-        if (contentType == null) {
-            return false;
-        }
-        try {
-            MediaType type = MediaType.parseMediaType(contentType);
-            return MediaType.APPLICATION_JSON.equalsTypeAndSubtype(type);
-        } catch (InvalidMediaTypeException e) {
-            return false;
-        }
     }
 
     private ChatTurn turn(JsonNode message, int index) {

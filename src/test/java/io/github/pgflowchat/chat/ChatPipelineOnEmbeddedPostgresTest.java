@@ -57,6 +57,27 @@ class ChatPipelineOnEmbeddedPostgresTest {
     }
 
     @Test
+    void addedDocumentIsSearchedAndCitedInTheAnswer() throws Exception {
+        ChatClient client = new ChatClient(port);
+        String document = "{\"source\":\"zoo/quokka.md\",\"title\":\"Quokkas\",\"content\":\"# Quokkas\\n\\n"
+                + "The quokka is a small marsupial that lives on Rottnest Island. Quokkas are nocturnal and eat leaves.\"}";
+
+        ChatClient.JsonResponse added = client.postJson("/api/documents", document);
+
+        assertThat(added.status()).isEqualTo(201);
+        assertThat(added.body().path("chunks").asInt()).isEqualTo(1);
+        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-embedded-quokka", "Where does the quokka live?"));
+        CompletedChat.assertCompleted(response, client, jdbc);
+        assertThat(response.chunksOfType("data-search").get(0).path("data").path("results").get(0).path("source").asText())
+                .isEqualTo("zoo/quokka.md");
+        assertThat(response.text()).contains("Rottnest Island").contains("[1]");
+
+        ChatClient.JsonResponse refused = client.postJson("/api/documents", "{\"source\":\"x.md\"}");
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.body().path("error").path("code").asText()).isEqualTo("missing_content");
+    }
+
+    @Test
     void healthCoversTheWorkerAndTheEventSourceAndMetricsCountTasks() throws Exception {
         ChatClient client = new ChatClient(port);
         client.postChat(ChatClient.chatBody("chat-embedded-metrics", "How are steps retried?"));

@@ -1,0 +1,73 @@
+package io.github.pgflowchat.documents;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.springframework.stereotype.Component;
+
+import io.github.pgflowchat.web.ApiException;
+import io.github.pgflowchat.web.JsonContentType;
+
+/**
+ * {@code POST /api/documents}: {@code {"source", "title"?, "content"}} with Markdown or plain text content. The
+ * document is chunked by section and replaces an earlier version from the same source.
+ */
+@Component("documentRequests")
+public class DocumentRequests {
+
+    static final int MAX_SOURCE_CHARS = 300;
+    static final int MAX_CONTENT_CHARS = 1_000_000;
+
+    private final ObjectMapper json;
+    private final DocumentIndex index;
+
+    public DocumentRequests(ObjectMapper json, DocumentIndex index) {
+        this.json = json;
+        this.index = index;
+    }
+
+    public Map<String, Object> index(String contentType, String body) {
+        if (!JsonContentType.matches(contentType)) {
+            throw new ApiException(415, "unsupported_media_type", "Send the document as JSON with Content-Type: application/json.");
+        }
+        JsonNode document = readObject(body);
+        String source = text(document, "source", MAX_SOURCE_CHARS);
+        String title = document.hasNonNull("title") ? text(document, "title", MAX_SOURCE_CHARS) : source;
+        String content = text(document, "content", MAX_CONTENT_CHARS);
+        int chunks = index.index(source, title, content);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("source", source);
+        result.put("chunks", chunks);
+        return result;
+    }
+
+    private JsonNode readObject(String body) {
+        try {
+            JsonNode node = body == null || body.isBlank() ? null : json.readTree(body);
+            if (node == null || !node.isObject()) {
+                throw ApiException.badRequest("invalid_json", "The request body must be a JSON object.");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("invalid_json", "The request body is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static String text(JsonNode document, String field, int maxChars) {
+        JsonNode value = document.get(field);
+        if (value == null || !value.isTextual() || value.asText().isBlank()) {
+            throw ApiException.badRequest("missing_" + field, "'" + field + "' must be a non-empty string.");
+        }
+        String text = value.asText();
+        if (text.length() > maxChars) {
+            throw new ApiException(413, field + "_too_long", "'" + field + "' has more than " + maxChars + " characters.");
+        }
+        if (text.indexOf('\u0000') >= 0) {
+            throw ApiException.badRequest("invalid_" + field, "'" + field + "' contains a NUL character, which cannot be stored.");
+        }
+        return text;
+    }
+}
