@@ -136,6 +136,22 @@ public final class ChatStream {
         return summary.toString();
     }
 
+    /**
+     * Waits until the stream has shown the step as started (or beyond), at most {@code timeout}. A worker can pick up
+     * a task before the event path has delivered the events committed with it; a step that writes into the stream
+     * waits here so its output follows the progress parts that precede it.
+     */
+    public synchronized void awaitStepStarted(String stepSlug, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!ended && "waiting".equals(stepValue(stepSlug, "status"))) {
+            long remainingMillis = (deadline - System.nanoTime()) / 1_000_000;
+            if (remainingMillis <= 0) {
+                return;
+            }
+            wait(remainingMillis);
+        }
+    }
+
     public synchronized Object stepValue(String stepSlug, String key) {
         Map<String, Object> step = steps.get(stepSlug);
         return step == null ? null : step.get(key);

@@ -1,5 +1,6 @@
 package io.github.pgflowchat.pipeline;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -42,6 +43,9 @@ import io.github.pgflowchat.llm.Prompts;
 public class RespondStep {
 
     private static final Pattern CITATION = Pattern.compile("\\[(\\d+)]");
+    /** How long the answer waits for the event path to show the step as started; then it streams regardless. */
+    private static final Duration EVENTS_GRACE = Duration.ofSeconds(2);
+    private static final String STEP = "respond";
 
     private final StreamingChatModel answerModel;
     private final ChatStreams chatStreams;
@@ -56,6 +60,9 @@ public class RespondStep {
     public Map<String, Object> respond(JsonNode input, UUID runId, int attempt) throws Exception {
         List<Prompts.Source> sources = chosenSources(input);
         Optional<ChatStream> stream = chatStreams.find(runId);
+        if (stream.isPresent()) {
+            stream.get().awaitStepStarted(STEP, EVENTS_GRACE);
+        }
         String textId = "text-" + runId + "-" + attempt;
         StringBuilder answer = new StringBuilder();
         CompletableFuture<ChatResponse> done = new CompletableFuture<>();

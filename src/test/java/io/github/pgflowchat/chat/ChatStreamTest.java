@@ -186,6 +186,31 @@ class ChatStreamTest {
         assertThat(runs).hasValue(1);
     }
 
+    @Test
+    void waitingForAStepReturnsOnceAnotherThreadShowsItStarted() throws Exception {
+        ChatStream stream = stream(LONG, LONG);
+        stream.updateStep("respond", Map.of("status", "waiting"));
+        Thread events = new Thread(() -> stream.updateStep("respond", Map.of("status", "started")));
+
+        long started = System.nanoTime();
+        events.start();
+        stream.awaitStepStarted("respond", Duration.ofSeconds(30));
+
+        assertThat(stream.stepValue("respond", "status")).isEqualTo("started");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(30));
+        events.join();
+    }
+
+    @Test
+    void waitingForAStepThatIsNeverShownGivesUpAfterTheTimeout() throws Exception {
+        ChatStream stream = stream(LONG, LONG);
+        stream.updateStep("respond", Map.of("status", "waiting"));
+
+        stream.awaitStepStarted("respond", Duration.ofMillis(50));
+
+        assertThat(stream.stepValue("respond", "status")).isEqualTo("waiting");
+    }
+
     private ChatStream stream(Duration keepAliveInterval, Duration maxDuration) {
         return new ChatStream(runId, "chat-1", "user-1", json, keepAliveInterval, maxDuration);
     }

@@ -39,14 +39,17 @@ public final class CompletedChat {
         }
 
         List<String> types = response.types();
+        String trace = response.chunks().stream()
+                .map(c -> c.path("type").asText() + (c.path("data").has("status") ? "/" + c.path("data").path("step").asText() + ":" + c.path("data").path("status").asText() : ""))
+                .toList().toString();
         assertThat(types.get(0)).isEqualTo("start");
         assertThat(types.get(1)).isEqualTo("data-run");
         assertThat(types.get(types.size() - 1)).isEqualTo("finish");
         assertThat(types).doesNotContain("error");
-        assertThat(types.indexOf("data-search")).isGreaterThan(1).isLessThan(types.indexOf("data-analysis"));
-        assertThat(types.indexOf("data-analysis")).isLessThan(types.indexOf("text-start"));
-        assertThat(types.indexOf("text-start")).isLessThan(types.indexOf("text-delta"));
-        assertThat(types.lastIndexOf("text-delta")).isLessThan(types.indexOf("text-end"));
+        assertThat(types.indexOf("data-search")).as("chunk order %s", trace).isGreaterThan(1).isLessThan(types.indexOf("data-analysis"));
+        assertThat(types.indexOf("data-analysis")).as("chunk order %s", trace).isLessThan(types.indexOf("text-start"));
+        assertThat(types.indexOf("text-start")).as("chunk order %s", trace).isLessThan(types.indexOf("text-delta"));
+        assertThat(types.lastIndexOf("text-delta")).as("chunk order %s", trace).isLessThan(types.indexOf("text-end"));
         assertThat(response.chunksOfType("text-delta").size()).as("the answer arrives token by token").isGreaterThan(3);
 
         String runId = response.runId();
