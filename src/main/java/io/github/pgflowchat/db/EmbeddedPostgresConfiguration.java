@@ -34,6 +34,8 @@ class EmbeddedPostgresConfiguration {
                 .setDataDirectory(dataDir.toAbsolutePath())
                 .setCleanDataDirectory(false)
                 .setPort(port)
+                // Spring stops the server after the beans that use it (worker, listener) have stopped, not before.
+                .setRegisterShutdownHook(false)
                 .start();
         log.info("Embedded PostgreSQL running on port {} with data in {}", postgres.getPort(), dataDir.toAbsolutePath());
         return postgres;

@@ -1,9 +1,11 @@
 package io.github.pgflowchat.pgflow;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ConcurrentHashMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Gauge;
@@ -28,11 +30,14 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(PgflowWorker.class);
 
-    /** Seconds past the step timeout before a message becomes visible again, as pgflow intends (timeout + 2). */
+    /** Seconds past the step timeout that pgflow means a claimed message to stay hidden (timeout + 2). */
     static final int VISIBILITY_MARGIN_SECONDS = 2;
     /** Seconds past the step timeout before the sweeper takes a task from a live but stuck worker. */
     static final int STALLED_GRACE_SECONDS = 10;
 
+    // A started task is stalled when the worker that claimed it stopped its heartbeat (it died or lost the
+    // database), was stopped, is unknown, or when the task has outlived its step timeout by the grace period.
+    // Message visibility cannot tell this: any worker's read hides a visible message again.
     private static final String REQUEUE_STALLED = """
             with stalled as (
                 select t.run_id, t.step_slug, t.task_index,
@@ -63,7 +68,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final WorkerProperties properties;
     private final String flowSlug;
     private final UUID workerId = UUID.randomUUID();
-    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Map<Long, StepTask> inFlight = new ConcurrentHashMap<>();
     private final MeterRegistry meters;
     private volatile boolean registered;
 
@@ -74,7 +79,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         this.properties = properties;
         this.flowSlug = flowSlug;
         this.meters = meters;
-        Gauge.builder("gateway.worker.tasks.in.flight", inFlight, AtomicInteger::get)
+        Gauge.builder("gateway.worker.tasks.in.flight", inFlight, Map::size)
                 .description("Step tasks this instance is running")
                 .register(meters);
     }
@@ -84,7 +89,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     }
 
     public int inFlight() {
-        return inFlight.get();
+        return inFlight.size();
     }
 
     public boolean isRegistered() {
@@ -100,7 +105,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         log.info("pgflow worker {} registered for queue {} ({} concurrent tasks)", workerId, flowSlug, properties.concurrency());
     }
 
-    /** Marks the worker row as stopped, so the sweeper hands its unfinished tasks back without waiting. */
+    /** Marks the worker row as stopped, so the sweeper hands back anything it left unfinished without waiting. */
     @Override
     public void destroy() {
         if (registered) {
@@ -110,11 +115,13 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     }
 
     /**
-     * Reads as many messages as there are free slots and claims their tasks. Each claimed message is hidden for
-     * its step's timeout plus a margin, which pgflow 0.8.1's start_tasks means to do but does not.
+     * Reads as many messages as there are free slots and claims their tasks. pgflow 0.8.1's start_tasks means to
+     * hide each claimed message for its step's timeout + 2 s but does not (issue #656); the worker hides it for a
+     * lease and renews the lease with every heartbeat while the task runs, so that no worker keeps re-reading the
+     * message of a running task.
      */
     public synchronized List<StepTask> claimTasks() {
-        int free = properties.concurrency() - inFlight.get();
+        int free = properties.concurrency() - inFlight.size();
         if (!registered || free <= 0) {
             return List.of();
         }
@@ -123,12 +130,23 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
             return List.of();
         }
         List<StepTask> tasks = pgflow.startTasks(flowSlug, messages.stream().map(QueueMessage::msgId).toList(), workerId);
-        if (!tasks.isEmpty()) {
-            inFlight.addAndGet(tasks.size());
-            pgflow.setVisibility(flowSlug, tasks.stream().map(StepTask::msgId).toList(),
-                    tasks.stream().map(t -> t.timeoutSeconds() + VISIBILITY_MARGIN_SECONDS).toList());
-        }
+        tasks.forEach(task -> inFlight.put(task.msgId(), task));
+        renewLeases(tasks);
         return tasks;
+    }
+
+    /** A message stays hidden for the lease, or up to its step's timeout + 2 s if that comes first. */
+    private void renewLeases(Collection<StepTask> tasks) {
+        if (tasks.isEmpty()) {
+            return;
+        }
+        List<StepTask> running = List.copyOf(tasks);
+        pgflow.setVisibility(flowSlug, running.stream().map(StepTask::msgId).toList(),
+                running.stream().map(this::leaseSeconds).toList());
+    }
+
+    private int leaseSeconds(StepTask task) {
+        return (int) Math.min(properties.visibilityLease().toSeconds(), task.timeoutSeconds() + VISIBILITY_MARGIN_SECONDS);
     }
 
     public void completeTask(StepTask task, JsonNode output) {
@@ -153,8 +171,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
                 .record(Duration.ofNanos(System.nanoTime() - task.claimedAtNanos()));
     }
 
-    public void releaseSlot() {
-        inFlight.decrementAndGet();
+    public void releaseSlot(StepTask task) {
+        inFlight.remove(task.msgId());
     }
 
     @Scheduled(fixedDelayString = "${gateway.worker.heartbeat-interval}")
@@ -162,6 +180,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         if (!registered) {
             return;
         }
+        renewLeases(inFlight.values());
         Boolean deprecated = jdbc.queryForObject(
                 "update pgflow.workers set last_heartbeat_at = clock_timestamp() where worker_id = ? returning deprecated_at is not null",
                 Boolean.class, workerId);

@@ -6,7 +6,7 @@ import org.springframework.stereotype.Component;
 /**
  * The pgflow worker as routes: a wake-up (NOTIFY from the queue, a finished task, or the fallback timer) reads and
  * claims as many tasks as there are free slots; each task runs on its step route and ends in complete_task or
- * fail_task. A task whose instance dies gets neither; the stalled-task sweeper of a live instance hands it back.
+ * fail_task. A task whose instance dies gets neither: its lease lapses and a live instance's sweeper hands it back.
  */
 @Component
 public class PgflowWorkerRoutes extends RouteBuilder {
@@ -37,7 +37,7 @@ public class PgflowWorkerRoutes extends RouteBuilder {
                 .doCatch(Exception.class)
                     .bean(PgflowWorker.class, "failTask(${exchangeProperty.task}, ${exception})")
                 .doFinally()
-                    .bean(PgflowWorker.class, "releaseSlot")
+                    .bean(PgflowWorker.class, "releaseSlot(${exchangeProperty.task})")
                     .to(WAKE_UP)
                 .end();
     }

@@ -25,15 +25,16 @@ import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 
 /**
- * What the worker does that pgflow 0.8.1 does not: hide a claimed message for its step's timeout, interrupt a step
- * that overruns it, and give back the tasks of a worker that died. Runs on its own embedded PostgreSQL because it
- * changes the flow's options.
+ * What the worker does that pgflow 0.8.1 does not: hide a claimed message for a lease it renews while the task runs,
+ * interrupt a step that overruns its timeout, and give back the tasks of a worker that died. Runs on its own embedded
+ * PostgreSQL because it changes the flow's options.
  */
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
         "gateway.llm.offline.token-delay=0ms",
         "gateway.worker.fallback-poll-interval=200ms",
         "gateway.worker.read-visibility-seconds=30",
         "gateway.worker.heartbeat-interval=500ms",
+        "gateway.worker.visibility-lease=2s",
         "gateway.worker.dead-worker-after=2s",
         "gateway.worker.stalled-sweep-interval=500ms"
 })
@@ -62,7 +63,7 @@ class PgflowWorkerRecoveryTest {
                 .choice().when(exchange -> SLOW_QUESTION.equals(exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText()))
                     .process(exchange -> Thread.sleep(60_000))
                 .end());
-        jdbc.update("update pgflow.steps set opt_timeout = 1, opt_max_attempts = 2, opt_base_delay = 0 "
+        jdbc.update("update pgflow.steps set opt_timeout = 3, opt_max_attempts = 2, opt_base_delay = 0 "
                 + "where flow_slug = 'chat_pipeline' and step_slug = 'analyze'");
     }
 
@@ -71,30 +72,28 @@ class PgflowWorkerRecoveryTest {
         UUID runId = startRun(SLOW_QUESTION);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> "started".equals(taskStatus(runId, "analyze")));
-        Double visibleAfter = jdbc.queryForObject("""
-                select extract(epoch from q.vt - t.started_at)::float8
-                  from pgflow.step_tasks t join pgmq.q_chat_pipeline q on q.msg_id = t.message_id
-                 where t.run_id = ? and t.step_slug = 'analyze'""", Double.class, runId);
-        assertThat(visibleAfter).as("message hidden for timeout + 2 s, not the 30 s read visibility").isBetween(2.0, 4.0);
+        double firstLease = secondsHiddenAfterStart(runId);
+        assertThat(firstLease).as("message hidden for the 2 s lease, not the 30 s read visibility").isBetween(1.0, 10.0);
+        await().atMost(Duration.ofSeconds(3)).until(() -> secondsHiddenAfterStart(runId) > firstLease);
 
         await().atMost(Duration.ofSeconds(20)).until(() -> "failed".equals(runStatus(runId)));
         Map<String, Object> analyze = jdbc.queryForMap(
                 "select attempts_count, error_message from pgflow.step_tasks where run_id = ? and step_slug = 'analyze'", runId);
         assertThat(analyze.get("attempts_count")).isEqualTo(2);
-        assertThat((String) analyze.get("error_message")).contains("timed out after 1 s");
+        assertThat((String) analyze.get("error_message")).contains("timed out after 3 s");
     }
 
     @Test
-    void taskOfAWorkerThatStoppedRespondingIsHandedBackAndCompletesHere() {
+    void taskOfAWorkerThatStoppedItsHeartbeatIsHandedBackAndCompletesHere() {
         UUID deadWorker = UUID.randomUUID();
         jdbc.update("insert into pgflow.workers (worker_id, queue_name, function_name, last_heartbeat_at) "
-                + "values (?, 'chat_pipeline', 'crashed-instance', now() - interval '1 hour')", deadWorker);
+                + "values (?, 'chat_pipeline', 'crashed-instance', now())", deadWorker);
 
-        // The crashed instance claimed the search task in the same transaction that queued it, so this
-        // instance's worker never saw it queued.
+        // The crashed instance claimed the search task in the same transaction that queued it, so this instance's
+        // worker never saw it queued; then it died: no heartbeat, no lease renewal.
         UUID runId = transaction.execute(status -> {
             UUID id = startRun("How is a stalled task recovered?");
-            List<Long> messages = jdbc.queryForList("select msg_id from pgmq.read('chat_pipeline', 30, 10)", Long.class);
+            List<Long> messages = jdbc.queryForList("select msg_id from pgmq.read('chat_pipeline', 1, 10)", Long.class);
             jdbc.query("select * from pgflow.start_tasks('chat_pipeline', ?::bigint[], ?::uuid)", rs -> { },
                     messages.toArray(Long[]::new), deadWorker);
             return id;
@@ -108,6 +107,14 @@ class PgflowWorkerRecoveryTest {
         assertThat(search.get("last_worker_id")).isNotEqualTo(deadWorker);
         assertThat(jdbc.queryForObject("select output #>> '{respond,answer}' from pgflow.runs where run_id = ?", String.class, runId))
                 .isNotBlank();
+    }
+
+    /** How long after the current attempt started its message becomes visible: grows as the lease is renewed. */
+    private double secondsHiddenAfterStart(UUID runId) {
+        return jdbc.queryForObject("""
+                select extract(epoch from q.vt - t.started_at)::float8
+                  from pgflow.step_tasks t join pgmq.q_chat_pipeline q on q.msg_id = t.message_id
+                 where t.run_id = ? and t.step_slug = 'analyze'""", Double.class, runId);
     }
 
     private UUID startRun(String question) {
