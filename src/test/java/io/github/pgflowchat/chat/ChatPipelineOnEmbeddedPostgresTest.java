@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.camel.test.spring.junit5.CamelSpringBootTest;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
@@ -26,6 +27,7 @@ import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 
 /** The embedded default, as `mvn spring-boot:run` starts it: no database configured, the offline model. */
 @AutoConfigureObservability
+@CamelSpringBootTest
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "gateway.llm.offline.token-delay=1ms"
 })
