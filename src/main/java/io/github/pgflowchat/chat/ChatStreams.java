@@ -58,10 +58,6 @@ public class ChatStreams {
         return Optional.ofNullable(streams.get(runId));
     }
 
-    public int openCount() {
-        return streams.size();
-    }
-
     /**
      * Opens the stream of a new run and returns the named parameters of {@code sql/start_flow.sql}. The run input
      * keeps what the user sent (chat id, message, recent turns) and the owner's id, so nothing depends on this
