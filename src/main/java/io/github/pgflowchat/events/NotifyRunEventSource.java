@@ -10,12 +10,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.db.PgNotificationListener;
+import io.github.pgflowchat.realtime.RealtimeRunEventSource;
 
 /**
  * Run events from the local {@code realtime.send} stand-in: it stores each broadcast in {@code realtime.messages}
@@ -23,7 +24,7 @@ import io.github.pgflowchat.db.PgNotificationListener;
  * their commit order; after a lost connection every subscribed run is caught up from the table.
  */
 @Component
-@ConditionalOnProperty(name = "gateway.events.source", havingValue = "notify", matchIfMissing = true)
+@ConditionalOnExpression("!(" + RealtimeRunEventSource.SELECTED + ")")
 class NotifyRunEventSource implements RunEventSource {
 
     static final String CHANNEL = "realtime_broadcast";

@@ -1,0 +1,225 @@
+package io.github.pgflowchat.support;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.ServerWebSocket;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+
+import io.github.pgflowchat.realtime.PhoenixMessage;
+import io.github.pgflowchat.realtime.PhoenixSerializer;
+
+/**
+ * A Phoenix channels server on loopback that behaves as Supabase Realtime does towards a client: it checks the
+ * {@code apikey} at the upgrade (401 otherwise), answers joins (refusing a bad {@code access_token}), heartbeats and
+ * leaves, and pushes broadcasts in the client's framing: JSON objects for vsn 1.0.0, binary kind-4 frames for 2.0.0.
+ * It can relay a database's {@code realtime.send} broadcasts (the project's stand-in stores them and NOTIFYs), as
+ * Supabase relays its {@code realtime.messages}. Tests can drop every socket and delay join replies.
+ */
+public final class PhoenixTestServer implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String apiKey;
+    private final String validToken;
+    private final Vertx vertx = Vertx.vertx();
+    private final Map<ServerWebSocket, Client> clients = new ConcurrentHashMap<>();
+    private final List<String> rejectedUpgrades = new CopyOnWriteArrayList<>();
+    private final List<JsonNode> joins = new CopyOnWriteArrayList<>();
+    private final AtomicLong broadcastsSent = new AtomicLong();
+    private volatile Duration joinReplyDelay = Duration.ZERO;
+    private HttpServer server;
+    private Thread relay;
+    private volatile boolean relaying;
+
+    private record Client(ServerWebSocket socket, PhoenixSerializer serializer, Map<String, String> joinRefsByTopic) {
+    }
+
+    public PhoenixTestServer(String apiKey, String validToken) {
+        this.apiKey = apiKey;
+        this.validToken = validToken;
+    }
+
+    public int start() throws Exception {
+        return startOn(0);
+    }
+
+    public int startOn(int port) throws Exception {
+        server = vertx.createHttpServer().webSocketHandler(this::accept);
+        return server.listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).actualPort();
+    }
+
+    public String url() {
+        return "ws://127.0.0.1:" + server.actualPort() + "/realtime/v1/websocket";
+    }
+
+    public void delayJoinReplies(Duration delay) {
+        this.joinReplyDelay = delay;
+    }
+
+    /** Closes every client socket, as a network drop or a server restart would. */
+    public void dropConnections() {
+        clients.keySet().forEach(ServerWebSocket::close);
+    }
+
+    public int connectedClients() {
+        return clients.size();
+    }
+
+    public List<String> rejectedUpgrades() {
+        return rejectedUpgrades;
+    }
+
+    public List<JsonNode> joins() {
+        return joins;
+    }
+
+    public long broadcastsSent() {
+        return broadcastsSent.get();
+    }
+
+    /** Sends a broadcast to every client joined to the topic, each in its own framing. */
+    public void broadcast(String topic, String event, JsonNode payload) {
+        vertx.runOnContext(v -> clients.values().stream()
+                .filter(client -> client.joinRefsByTopic().containsKey(topic))
+                .forEach(client -> {
+                    broadcastsSent.incrementAndGet();
+                    ObjectNode meta = JSON.createObjectNode().put("id", payload.path("id").asText(""));
+                    if (PhoenixSerializer.V2.equals(client.serializer().vsn())) {
+                        client.socket().writeBinaryMessage(Buffer.buffer(client.serializer().encodeUserBroadcast(topic, event, meta, payload)));
+                    } else {
+                        ObjectNode body = JSON.createObjectNode().put("type", PhoenixMessage.BROADCAST).put("event", event);
+                        body.set("payload", payload);
+                        body.set("meta", meta);
+                        client.socket().writeTextMessage(client.serializer().encode(
+                                new PhoenixMessage(null, null, topic, PhoenixMessage.BROADCAST, body)));
+                    }
+                }));
+    }
+
+    /**
+     * Relays the broadcasts the database records with the project's {@code realtime.send} stand-in to the joined
+     * channels ({@code realtime:} + topic), as Supabase Realtime relays its {@code realtime.messages}.
+     */
+    public void relayFrom(String jdbcUrl, String user, String password) {
+        relaying = true;
+        relay = new Thread(() -> {
+            try (Connection connection = DriverManager.getConnection(jdbcUrl, user, password);
+                 Statement listen = connection.createStatement();
+                 PreparedStatement read = connection.prepareStatement("select topic, event, payload::text from realtime.messages where id = ?")) {
+                listen.execute("LISTEN realtime_broadcast");
+                PGConnection pg = connection.unwrap(PGConnection.class);
+                while (relaying) {
+                    PGNotification[] notifications = pg.getNotifications(200);
+                    for (PGNotification notification : notifications == null ? new PGNotification[0] : notifications) {
+                        read.setLong(1, JSON.readTree(notification.getParameter()).path("id").asLong());
+                        try (ResultSet row = read.executeQuery()) {
+                            if (row.next()) {
+                                broadcast("realtime:" + row.getString(1), row.getString(2), JSON.readTree(row.getString(3)));
+                            }
+                        }
+                    }
+                }
+            } catch (Exception e) {
+                if (relaying) {
+                    throw new IllegalStateException("relay stopped", e);
+                }
+            }
+        }, "phoenix-test-relay");
+        relay.setDaemon(true);
+        relay.start();
+    }
+
+    @Override
+    public void close() throws Exception {
+        relaying = false;
+        if (relay != null) {
+            relay.join(2000);
+        }
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private void accept(ServerWebSocket socket) {
+        String query = socket.query() == null ? "" : socket.query();
+        Map<String, String> params = new ConcurrentHashMap<>();
+        for (String pair : query.split("&")) {
+            String[] kv = pair.split("=", 2);
+            if (kv.length == 2) {
+                params.put(kv[0], java.net.URLDecoder.decode(kv[1], java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
+        if (!socket.path().equals("/realtime/v1/websocket") || !apiKey.equals(params.get("apikey"))) {
+            rejectedUpgrades.add(socket.path() + "?" + query);
+            socket.reject(401);
+            return;
+        }
+        String vsn = params.getOrDefault("vsn", PhoenixSerializer.V1);
+        Client client = new Client(socket, new PhoenixSerializer(vsn.startsWith("2") ? PhoenixSerializer.V2 : PhoenixSerializer.V1, JSON),
+                new ConcurrentHashMap<>());
+        clients.put(socket, client);
+        socket.closeHandler(v -> clients.remove(socket));
+        socket.textMessageHandler(text -> onMessage(client, client.serializer().decode(text)));
+    }
+
+    private void onMessage(Client client, PhoenixMessage message) {
+        switch (message.event()) {
+            case PhoenixMessage.HEARTBEAT -> reply(client, message, "ok", JSON.createObjectNode());
+            case PhoenixMessage.JOIN -> {
+                joins.add(message.payload());
+                Runnable answer = () -> {
+                    if (!validToken.equals(message.payload().path(PhoenixMessage.ACCESS_TOKEN).asText())) {
+                        reply(client, message, "error", JSON.createObjectNode().put("reason", "Invalid token"));
+                        return;
+                    }
+                    client.joinRefsByTopic().put(message.topic(), message.joinRef());
+                    ObjectNode response = JSON.createObjectNode();
+                    response.putArray("postgres_changes");
+                    reply(client, message, "ok", response);
+                };
+                if (joinReplyDelay.isZero()) {
+                    answer.run();
+                } else {
+                    vertx.setTimer(joinReplyDelay.toMillis(), id -> answer.run());
+                }
+            }
+            case PhoenixMessage.LEAVE -> {
+                client.joinRefsByTopic().remove(message.topic());
+                reply(client, message, "ok", JSON.createObjectNode());
+                client.socket().writeTextMessage(client.serializer().encode(
+                        new PhoenixMessage(message.joinRef(), message.joinRef(), message.topic(), PhoenixMessage.CLOSE, JSON.createObjectNode())));
+            }
+            default -> { }
+        }
+    }
+
+    private void reply(Client client, PhoenixMessage to, String status, JsonNode response) {
+        ObjectNode payload = JSON.createObjectNode().put("status", status);
+        payload.set("response", response);
+        client.socket().writeTextMessage(client.serializer().encode(
+                new PhoenixMessage(to.joinRef(), to.ref(), to.topic(), PhoenixMessage.REPLY, payload)));
+    }
+
+    public Set<String> joinedTopics() {
+        Set<String> topics = ConcurrentHashMap.newKeySet();
+        clients.values().forEach(client -> topics.addAll(client.joinRefsByTopic().keySet()));
+        return topics;
+    }
+}
