@@ -1,0 +1,130 @@
+package io.github.pgflowchat.realtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.zaxxer.hikari.HikariDataSource;
+import org.apache.camel.CamelContext;
+import org.apache.camel.builder.AdviceWith;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import io.github.pgflowchat.Application;
+import io.github.pgflowchat.events.RunEventSource;
+import io.github.pgflowchat.support.ChatClient;
+import io.github.pgflowchat.support.CompletedChat;
+import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
+import io.github.pgflowchat.support.PhoenixTestServer;
+
+/**
+ * The same end-to-end chat as on the NOTIFY path, with step events coming over the Supabase Realtime protocol: the
+ * database's realtime.send broadcasts are relayed by a Phoenix-protocol server on loopback, as Supabase relays them.
+ */
+@SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "gateway.llm.offline.token-delay=1ms",
+        "gateway.worker.fallback-poll-interval=200ms",
+        "gateway.events.source=supabase",
+        "gateway.realtime.api-key=anon-key",
+        "gateway.realtime.heartbeat-interval=1s",
+        // Long enough that a dropped socket is recovered by reconnect, rejoin and catch-up, not by the fallback.
+        "gateway.realtime.fallback-poll-interval=30s"
+})
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ChatPipelineOverRealtimeTest {
+
+    private static final String HELD_QUESTION = "Hold the analysis while the Realtime socket drops";
+    private static final CountDownLatch RELEASE_ANALYSIS = new CountDownLatch(1);
+    private static final PhoenixTestServer REALTIME = new PhoenixTestServer("anon-key", "anon-key");
+
+    @DynamicPropertySource
+    static void realtime(DynamicPropertyRegistry registry) throws Exception {
+        EmbeddedPostgresDirectory.register(registry);
+        REALTIME.start();
+        registry.add("gateway.realtime.url", REALTIME::url);
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    JdbcTemplate jdbc;
+
+    @Autowired
+    HikariDataSource dataSource;
+
+    @Autowired
+    CamelContext camel;
+
+    @Autowired
+    RunEventSource events;
+
+    @BeforeAll
+    void relayDatabaseBroadcastsAndHoldOneAnalysis() throws Exception {
+        REALTIME.relayFrom(dataSource.getJdbcUrl(), dataSource.getUsername(), dataSource.getPassword());
+        AdviceWith.adviceWith(camel, "step-analyze", route -> route.weaveAddFirst()
+                .choice().when(exchange -> HELD_QUESTION.equals(exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText()))
+                    .process(exchange -> RELEASE_ANALYSIS.await(30, TimeUnit.SECONDS))
+                .end());
+        await().atMost(Duration.ofSeconds(10)).until(events::isConnected);
+    }
+
+    @AfterAll
+    void stopServer() throws Exception {
+        RELEASE_ANALYSIS.countDown();
+        REALTIME.close();
+    }
+
+    @Test
+    void chatStreamsStepEventsReceivedOverRealtime() throws Exception {
+        assertThat(events).isInstanceOf(RealtimeRunEventSource.class);
+        ChatClient client = new ChatClient(port);
+        long broadcastsBefore = REALTIME.broadcastsSent();
+
+        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-realtime-1", "How are steps retried?"));
+
+        CompletedChat.assertCompleted(response, client, jdbc);
+        assertThat(REALTIME.broadcastsSent() - broadcastsBefore).as("Realtime messages for one conversation").isBetween(1L, 10L);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !REALTIME.joinedTopics().contains(RealtimeRunEventSource.TOPIC_PREFIX + response.runId()));
+    }
+
+    @Test
+    void socketDroppedMidRunLosesNoStepEvent() throws Exception {
+        ChatClient client = new ChatClient(port);
+        CountDownLatch searchShown = new CountDownLatch(1);
+        ExecutorService reader = Executors.newSingleThreadExecutor();
+        try {
+            Future<ChatClient.StreamResponse> stream = reader.submit(() -> client.postChat(
+                    ChatClient.chatBody("chat-realtime-drop", HELD_QUESTION), event -> {
+                        if ("data-search".equals(event.type())) {
+                            searchShown.countDown();
+                        }
+                    }));
+            assertThat(searchShown.await(20, TimeUnit.SECONDS)).isTrue();
+
+            REALTIME.dropConnections();
+            RELEASE_ANALYSIS.countDown();
+
+            CompletedChat.assertCompleted(stream.get(60, TimeUnit.SECONDS), client, jdbc);
+        } finally {
+            RELEASE_ANALYSIS.countDown();
+            reader.shutdownNow();
+        }
+    }
+}
