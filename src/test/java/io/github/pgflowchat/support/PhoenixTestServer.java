@@ -50,7 +50,8 @@ public final class PhoenixTestServer implements AutoCloseable {
     private Thread relay;
     private volatile boolean relaying;
 
-    private record Client(ServerWebSocket socket, PhoenixSerializer serializer, Map<String, String> joinRefsByTopic) {
+    private record Client(ServerWebSocket socket, PhoenixSerializer serializer, String connectionToken,
+                          Map<String, String> joinRefsByTopic) {
     }
 
     public PhoenixTestServer(String apiKey, String validToken) {
@@ -173,7 +174,7 @@ public final class PhoenixTestServer implements AutoCloseable {
         }
         String vsn = params.getOrDefault("vsn", PhoenixSerializer.V1);
         Client client = new Client(socket, new PhoenixSerializer(vsn.startsWith("2") ? PhoenixSerializer.V2 : PhoenixSerializer.V1, JSON),
-                new ConcurrentHashMap<>());
+                params.get("apikey"), new ConcurrentHashMap<>());
         clients.put(socket, client);
         socket.closeHandler(v -> clients.remove(socket));
         socket.textMessageHandler(text -> onMessage(client, client.serializer().decode(text)));
@@ -184,8 +185,10 @@ public final class PhoenixTestServer implements AutoCloseable {
             case PhoenixMessage.HEARTBEAT -> reply(client, message, "ok", JSON.createObjectNode());
             case PhoenixMessage.JOIN -> {
                 joins.add(message.payload());
+                // As Realtime does, a join without its own token is checked with the connection's token.
+                String token = message.payload().path(PhoenixMessage.ACCESS_TOKEN).asText(client.connectionToken());
                 Runnable answer = () -> {
-                    if (!validToken.equals(message.payload().path(PhoenixMessage.ACCESS_TOKEN).asText())) {
+                    if (!validToken.equals(token)) {
                         reply(client, message, "error", JSON.createObjectNode().put("reason", "Invalid token"));
                         return;
                     }
