@@ -11,6 +11,9 @@ select jsonb_build_object(
            'failedAt', r.failed_at,
            'remainingSteps', r.remaining_steps,
            'output', r.output,
+           -- Broadcasts pgflow sent for this run (realtime.send stores them, here and on Supabase): the design
+           -- budgets about ten per conversation.
+           'realtimeMessages', (select count(*) from realtime.messages m where m.topic = 'pgflow:run:' || r.run_id::text),
            'steps', (
                select jsonb_agg(jsonb_build_object(
                           'step', s.step_slug,

@@ -9,12 +9,15 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,10 +62,14 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
         return thread;
     });
     private final Map<UUID, RunChannel> channels = new ConcurrentHashMap<>();
+    private final DistributionSummary messagesPerRun;
 
-    public RealtimeRunEventSource(JdbcTemplate jdbc, ObjectMapper json, RealtimeProperties properties) {
+    public RealtimeRunEventSource(JdbcTemplate jdbc, ObjectMapper json, RealtimeProperties properties, MeterRegistry meters) {
         this.jdbc = jdbc;
         this.json = json;
+        this.messagesPerRun = DistributionSummary.builder("gateway.realtime.messages.per.run")
+                .description("Realtime broadcasts received for one run while a chat stream followed it (budget: 10)")
+                .register(meters);
         this.vertx = Vertx.vertx();
         this.client = new RealtimeClient(vertx, properties.websocketUri(), properties.vsn(), json, properties::token,
                 properties.heartbeatInterval(), properties.joinTimeout());
@@ -75,7 +82,9 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
         channels.put(runId, channel);
         client.join(TOPIC_PREFIX + runId, channel);
         return () -> {
-            channels.remove(runId, channel);
+            if (channels.remove(runId, channel)) {
+                messagesPerRun.record(channel.broadcasts.get());
+            }
             client.leave(TOPIC_PREFIX + runId);
         };
     }
@@ -107,6 +116,7 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
         /** Touched only on the delivery thread. */
         private final Set<String> delivered = new HashSet<>();
         private volatile boolean joined;
+        private final AtomicInteger broadcasts = new AtomicInteger();
 
         RunChannel(UUID runId, Consumer<RunEvent> listener) {
             this.runId = runId;
@@ -126,6 +136,7 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
 
         @Override
         public void onBroadcast(String event, JsonNode payload) {
+            broadcasts.incrementAndGet();
             delivery.execute(() -> deliver(event, payload));
         }
 

@@ -99,7 +99,9 @@ class ChatPipelineOverRealtimeTest {
         ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-realtime-1", "How are steps retried?"));
 
         CompletedChat.assertCompleted(response, client, jdbc);
-        assertThat(REALTIME.broadcastsSent() - broadcastsBefore).as("Realtime messages for one conversation").isBetween(1L, 10L);
+        long broadcasts = REALTIME.broadcastsSent() - broadcastsBefore;
+        assertThat(broadcasts).as("Realtime messages for one conversation").isBetween(1L, 10L);
+        assertThat(client.get("/api/runs/" + response.runId()).body().path("realtimeMessages").asLong()).isEqualTo(broadcasts);
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> !REALTIME.joinedTopics().contains(RealtimeRunEventSource.TOPIC_PREFIX + response.runId()));
     }
