@@ -150,6 +150,41 @@ class RealtimeClientTest {
     }
 
     @Test
+    void aChangedAccessTokenIsPushedToTheJoinedChannels() throws Exception {
+        server = new PhoenixTestServer(KEY, KEY);
+        server.start();
+        java.util.concurrent.atomic.AtomicReference<String> token = new java.util.concurrent.atomic.AtomicReference<>(KEY);
+        client = new RealtimeClient(vertx, URI.create(server.url() + "?apikey=" + KEY + "&vsn=2.0.0"), PhoenixSerializer.V2, JSON,
+                token::get, Duration.ofMillis(300), Duration.ofSeconds(2));
+        Recorder recorder = new Recorder();
+        client.start();
+        client.join(TOPIC, recorder);
+        await().atMost(Duration.ofSeconds(5)).until(() -> recorder.joins.get() == 1);
+
+        token.set("refreshed-token");
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.tokenRefreshes().contains("refreshed-token"));
+        assertThat(server.tokenRefreshes()).containsOnly("refreshed-token");
+    }
+
+    @Test
+    void aChannelThatCrashesOnTheServerIsJoinedAgain() throws Exception {
+        server = new PhoenixTestServer(KEY, KEY);
+        server.start();
+        client = client(server.url(), PhoenixSerializer.V1, KEY);
+        Recorder recorder = new Recorder();
+        client.start();
+        client.join(TOPIC, recorder);
+        await().atMost(Duration.ofSeconds(5)).until(() -> recorder.joins.get() == 1);
+
+        server.crashChannel(TOPIC);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> recorder.joins.get() == 2);
+        server.broadcast(TOPIC, "run:completed", JSON.createObjectNode());
+        await().atMost(Duration.ofSeconds(5)).until(() -> recorder.events.contains("run:completed"));
+    }
+
+    @Test
     void aWrongApiKeyIsRefusedAtTheUpgrade() throws Exception {
         server = new PhoenixTestServer("the-real-key", KEY);
         server.start();

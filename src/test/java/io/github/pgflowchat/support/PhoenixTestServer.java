@@ -44,6 +44,7 @@ public final class PhoenixTestServer implements AutoCloseable {
     private final Map<ServerWebSocket, Client> clients = new ConcurrentHashMap<>();
     private final List<String> rejectedUpgrades = new CopyOnWriteArrayList<>();
     private final List<JsonNode> joins = new CopyOnWriteArrayList<>();
+    private final List<String> tokenRefreshes = new CopyOnWriteArrayList<>();
     private final AtomicLong broadcastsSent = new AtomicLong();
     private volatile Duration joinReplyDelay = Duration.ZERO;
     private HttpServer server;
@@ -91,6 +92,22 @@ public final class PhoenixTestServer implements AutoCloseable {
 
     public List<JsonNode> joins() {
         return joins;
+    }
+
+    /** The tokens clients pushed with {@code access_token} on their channels. */
+    public List<String> tokenRefreshes() {
+        return tokenRefreshes;
+    }
+
+    /** Ends the topic's channel on every client with {@code phx_error}, as a crashed channel process does. */
+    public void crashChannel(String topic) {
+        vertx.runOnContext(v -> clients.values().stream()
+                .filter(client -> client.joinRefsByTopic().containsKey(topic))
+                .forEach(client -> {
+                    String joinRef = client.joinRefsByTopic().remove(topic);
+                    client.socket().writeTextMessage(client.serializer().encode(
+                            new PhoenixMessage(joinRef, joinRef, topic, PhoenixMessage.ERROR, JSON.createObjectNode())));
+                }));
     }
 
     public long broadcastsSent() {
@@ -203,6 +220,7 @@ public final class PhoenixTestServer implements AutoCloseable {
                     vertx.setTimer(joinReplyDelay.toMillis(), id -> answer.run());
                 }
             }
+            case PhoenixMessage.ACCESS_TOKEN -> tokenRefreshes.add(message.payload().path(PhoenixMessage.ACCESS_TOKEN).asText());
             case PhoenixMessage.LEAVE -> {
                 client.joinRefsByTopic().remove(message.topic());
                 reply(client, message, "ok", JSON.createObjectNode());
