@@ -70,6 +70,10 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
         this.messagesPerRun = DistributionSummary.builder("gateway.realtime.messages.per.run")
                 .description("Realtime broadcasts received for one run while a chat stream followed it (budget: 10)")
                 .register(meters);
+        if (properties.url() == null || properties.url().isBlank() || properties.apiKey() == null || properties.apiKey().isBlank()) {
+            throw new IllegalStateException("Run events from Supabase Realtime need SUPABASE_URL and SUPABASE_ANON_KEY "
+                    + "(gateway.realtime.url, gateway.realtime.api-key); or set EVENTS_SOURCE=notify");
+        }
         this.vertx = Vertx.vertx();
         this.client = new RealtimeClient(vertx, properties.websocketUri(), properties.vsn(), json, properties::token,
                 properties.heartbeatInterval(), properties.joinTimeout());
