@@ -23,9 +23,21 @@ public final class ChatClient {
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String baseUrl;
+    private final String authorization;
 
     public ChatClient(int port) {
+        this(port, null);
+    }
+
+    /** A client that sends {@code Authorization: Bearer <token>} with every request. */
+    public ChatClient(int port, String bearerToken) {
         this.baseUrl = "http://127.0.0.1:" + port;
+        this.authorization = bearerToken == null ? null : "Bearer " + bearerToken;
+    }
+
+    private HttpRequest.Builder request(String path) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(20));
+        return authorization == null ? request : request.header("Authorization", authorization);
     }
 
     public record StreamResponse(int status, Map<String, List<String>> headers, List<SseEvent> events, List<String> comments) {
@@ -57,7 +69,7 @@ public final class ChatClient {
         }
     }
 
-    public record JsonResponse(int status, JsonNode body) {
+    public record JsonResponse(int status, JsonNode body, Map<String, List<String>> headers) {
     }
 
     /** The body DefaultChatTransport sends for a new user message. */
@@ -78,7 +90,7 @@ public final class ChatClient {
 
     /** Reads the whole stream, telling {@code onEvent} about each event and comment as soon as it arrives. */
     public StreamResponse postChat(String body, Consumer<SseEvent> onEvent) throws IOException, InterruptedException {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/api/chat"))
+        HttpRequest request = request("/api/chat")
                 .timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body))
@@ -118,27 +130,25 @@ public final class ChatClient {
 
     /** The body of a refused request, which is JSON rather than a stream. */
     public JsonResponse postChatExpectingError(String contentType, String body) throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + "/api/chat"))
-                .timeout(Duration.ofSeconds(20))
-                .POST(HttpRequest.BodyPublishers.ofString(body));
+        HttpRequest.Builder request = request("/api/chat").POST(HttpRequest.BodyPublishers.ofString(body));
         if (contentType != null) {
             request.header("Content-Type", contentType);
         }
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        return new JsonResponse(response.statusCode(), readJson(response.body()));
+        return new JsonResponse(response.statusCode(), readJson(response.body()), response.headers().map());
     }
 
     public JsonResponse postJson(String path, String body) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(20))
+        HttpResponse<String> response = http.send(request(path)
                         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
-        return new JsonResponse(response.statusCode(), readJson(response.body()));
+        return new JsonResponse(response.statusCode(), readJson(response.body()), response.headers().map());
     }
 
     public JsonResponse get(String path) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(20)).GET().build(),
+        HttpResponse<String> response = http.send(request(path).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
-        return new JsonResponse(response.statusCode(), readJson(response.body()));
+        return new JsonResponse(response.statusCode(), readJson(response.body()), response.headers().map());
     }
 
     private static JsonNode readJson(String text) {

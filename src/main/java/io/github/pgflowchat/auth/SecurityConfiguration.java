@@ -1,0 +1,168 @@
+package io.github.pgflowchat.auth;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import javax.crypto.spec.SecretKeySpec;
+
+import com.nimbusds.jwt.JWTParser;
+import jakarta.servlet.DispatcherType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.task.ThreadPoolTaskExecutorBuilder;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.task.AsyncTaskExecutor;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2Error;
+import org.springframework.security.oauth2.core.OAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2TokenValidatorResult;
+import org.springframework.security.oauth2.jose.jws.MacAlgorithm;
+import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
+import org.springframework.security.oauth2.jwt.BadJwtException;
+import org.springframework.security.oauth2.jwt.Jwt;
+import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtIssuerValidator;
+import org.springframework.security.oauth2.jwt.JwtTimestampValidator;
+import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
+import org.springframework.security.task.DelegatingSecurityContextAsyncTaskExecutor;
+import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
+
+/**
+ * Authentication with Supabase Auth JWTs through Spring Security's resource server: {@code /api/**} needs a valid
+ * bearer token (signature, {@code exp}, {@code aud}, {@code iss}); health stays open. Without authentication the
+ * service refuses to listen on anything but loopback.
+ */
+@Configuration(proxyBeanMethods = false)
+class SecurityConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(SecurityConfiguration.class);
+    private static final String UNAUTHORIZED = "{\"error\":{\"code\":\"unauthorized\",\"message\":\"Sign in: send a valid Supabase access token as 'Authorization: Bearer <jwt>'.\"}}";
+
+    @Bean
+    SecurityFilterChain api(HttpSecurity http, AuthProperties auth, @Value("${server.address:}") String bindAddress) throws Exception {
+        http.csrf(csrf -> csrf.disable())
+                // The routes set Cache-Control themselves: no-cache on the SSE stream (as the AI SDK does), no-store on JSON.
+                .headers(headers -> headers.cacheControl(cache -> cache.disable()))
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                .httpBasic(basic -> basic.disable())
+                .formLogin(form -> form.disable());
+        if (!auth.enabled()) {
+            requireLoopback(bindAddress);
+            log.warn("*** AUTHENTICATION IS OFF: every request acts as user '{}'. This is allowed only because the server is bound to "
+                    + "loopback ({}). Set AUTH_ENABLED=true (with SUPABASE_JWT_SECRET or SUPABASE_URL) before exposing it. ***",
+                    auth.anonymousUserId(), bindAddress);
+            return http.authorizeHttpRequests(requests -> requests.anyRequest().permitAll()).build();
+        }
+        AuthenticationEntryPoint jsonUnauthorized = (request, response, failure) -> {
+            response.setStatus(HttpStatus.UNAUTHORIZED.value());
+            response.setHeader("WWW-Authenticate", "Bearer");
+            response.setContentType(MediaType.APPLICATION_JSON_VALUE);
+            response.getOutputStream().write(UNAUTHORIZED.getBytes(StandardCharsets.UTF_8));
+        };
+        return http
+                .authorizeHttpRequests(requests -> requests
+                        .dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
+                        .requestMatchers("/actuator/health", "/actuator/health/**").permitAll()
+                        .anyRequest().authenticated())
+                .oauth2ResourceServer(resource -> resource
+                        .authenticationEntryPoint(jsonUnauthorized)
+                        .jwt(jwt -> { }))
+                .exceptionHandling(exceptions -> exceptions.authenticationEntryPoint(jsonUnauthorized))
+                .build();
+    }
+
+    /** HS256 tokens are checked with the project's secret, others with its JWKS; both with exp, aud and iss. */
+    @Bean
+    JwtDecoder supabaseJwtDecoder(AuthProperties auth, @Value("${gateway.realtime.url:}") String supabaseUrl) {
+        String projectUrl = supabaseUrl == null ? "" : supabaseUrl.strip().replaceAll("/+$", "");
+        String issuer = auth.issuer() == null || auth.issuer().isBlank()
+                ? (projectUrl.startsWith("http") ? projectUrl + "/auth/v1" : "") : auth.issuer();
+        String jwksUri = auth.jwksUri() == null || auth.jwksUri().isBlank()
+                ? (projectUrl.startsWith("http") ? projectUrl + "/auth/v1/.well-known/jwks.json" : "") : auth.jwksUri();
+        OAuth2TokenValidator<Jwt> validator = validator(issuer, auth.audience());
+
+        NimbusJwtDecoder hmac = null;
+        if (auth.jwtSecret() != null && !auth.jwtSecret().isBlank()) {
+            hmac = NimbusJwtDecoder.withSecretKey(new SecretKeySpec(auth.jwtSecret().getBytes(StandardCharsets.UTF_8), "HmacSHA256"))
+                    .macAlgorithm(MacAlgorithm.HS256).build();
+            hmac.setJwtValidator(validator);
+        }
+        NimbusJwtDecoder keys = null;
+        if (!jwksUri.isBlank()) {
+            keys = NimbusJwtDecoder.withJwkSetUri(jwksUri).jwsAlgorithms(algorithms -> {
+                algorithms.add(SignatureAlgorithm.RS256);
+                algorithms.add(SignatureAlgorithm.ES256);
+            }).build();
+            keys.setJwtValidator(validator);
+        }
+        if (auth.enabled() && hmac == null && keys == null) {
+            throw new IllegalStateException("AUTH_ENABLED=true needs SUPABASE_JWT_SECRET (HS256) or SUPABASE_URL / SUPABASE_JWKS_URI (asymmetric keys)");
+        }
+        NimbusJwtDecoder bySecret = hmac;
+        NimbusJwtDecoder byKeys = keys;
+        return token -> {
+            String algorithm;
+            try {
+                algorithm = JWTParser.parse(token).getHeader().getAlgorithm().getName();
+            } catch (Exception e) {
+                throw new BadJwtException("malformed token", e);
+            }
+            NimbusJwtDecoder decoder = "HS256".equals(algorithm) ? bySecret : byKeys;
+            if (decoder == null) {
+                throw new BadJwtException("tokens signed with " + algorithm + " are not accepted here");
+            }
+            return decoder.decode(token);
+        };
+    }
+
+    private static OAuth2TokenValidator<Jwt> validator(String issuer, String audience) {
+        List<OAuth2TokenValidator<Jwt>> validators = new ArrayList<>();
+        validators.add(new JwtTimestampValidator());
+        validators.add(jwt -> jwt.getExpiresAt() != null
+                ? OAuth2TokenValidatorResult.success()
+                : OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token", "the token has no exp", null)));
+        if (!issuer.isBlank()) {
+            validators.add(new JwtIssuerValidator(issuer));
+        }
+        if (audience != null && !audience.isBlank()) {
+            validators.add(jwt -> jwt.getAudience() != null && jwt.getAudience().contains(audience)
+                    ? OAuth2TokenValidatorResult.success()
+                    : OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token", "the token is not for audience " + audience, null)));
+        }
+        return new DelegatingOAuth2TokenValidator<>(validators);
+    }
+
+    /**
+     * The request pool, wrapped so the caller's security context travels to the thread platform-http runs the route
+     * on (Camel's platform-http auto-configuration picks this executor type when present).
+     */
+    @Bean(name = "applicationTaskExecutor")
+    AsyncTaskExecutor applicationTaskExecutor(ThreadPoolTaskExecutorBuilder builder) {
+        ThreadPoolTaskExecutor pool = builder.build();
+        pool.initialize();
+        return new DelegatingSecurityContextAsyncTaskExecutor(pool);
+    }
+
+    static void requireLoopback(String bindAddress) {
+        try {
+            if (bindAddress == null || bindAddress.isBlank() || !InetAddress.getByName(bindAddress).isLoopbackAddress()) {
+                throw new IllegalStateException("Authentication is off (AUTH_ENABLED=false) but the server would listen on '"
+                        + (bindAddress == null || bindAddress.isBlank() ? "all interfaces" : bindAddress)
+                        + "'. Turn authentication on, or bind to 127.0.0.1 (BIND_ADDRESS).");
+            }
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("BIND_ADDRESS '" + bindAddress + "' cannot be resolved", e);
+        }
+    }
+}
