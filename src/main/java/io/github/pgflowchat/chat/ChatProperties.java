@@ -8,9 +8,11 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param maxStreamDuration  how long one response stream may stay open before it ends with an error chunk
  * @param keepAliveInterval  idle time after which an SSE comment keeps proxies from closing the connection
  * @param maxMessageChars    longest user message accepted
+ * @param resumeRetention    how long an ended stream can still be replayed by {@code GET /api/chat/{chatId}/stream}
  */
 @ConfigurationProperties("gateway.chat")
-public record ChatProperties(Duration maxStreamDuration, Duration keepAliveInterval, int maxMessageChars) {
+public record ChatProperties(Duration maxStreamDuration, Duration keepAliveInterval, int maxMessageChars,
+                             Duration resumeRetention) {
 
     public ChatProperties {
         if (maxStreamDuration.isNegative() || maxStreamDuration.isZero()) {

@@ -73,6 +73,11 @@ public final class ChatStream {
         return ended;
     }
 
+    /** Events with an id sent so far ([DONE] has none). */
+    public synchronized int eventCount() {
+        return (int) (nextEventId - 1);
+    }
+
     /** Appends one chunk as the next SSE event; chunks sent after the stream ended are dropped. */
     public synchronized void send(Map<String, Object> chunk) {
         if (ended) {

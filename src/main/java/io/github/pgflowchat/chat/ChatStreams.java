@@ -7,6 +7,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Gauge;
@@ -18,6 +21,7 @@ import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.events.RunEventSource;
 import io.github.pgflowchat.llm.ModelInfo;
+import io.github.pgflowchat.web.ApiException;
 
 /**
  * The open chat streams of this instance, by run id. Opening one subscribes to the run's events before the run is
@@ -30,6 +34,8 @@ public class ChatStreams {
     static final String PROGRESS_ROUTE = "direct:run-progress";
 
     private final Map<UUID, ChatStream> streams = new ConcurrentHashMap<>();
+    /** The latest stream of each (user, chat), kept a while after it ends so a reconnecting client gets its tail. */
+    private final Map<String, ChatStream> latestByChat = new ConcurrentHashMap<>();
     private final RunEventSource events;
     private final ProducerTemplate producer;
     private final ObjectMapper json;
@@ -37,6 +43,7 @@ public class ChatStreams {
     private final ModelInfo model;
     private final String flowSlug;
     private final List<String> stepSlugs;
+    private final ScheduledExecutorService scheduler;
 
     public ChatStreams(RunEventSource events, ProducerTemplate producer, ObjectMapper json, ChatProperties properties,
                        ModelInfo model, JdbcTemplate jdbc, @Value("${gateway.flow-slug}") String flowSlug,
@@ -47,6 +54,11 @@ public class ChatStreams {
         this.properties = properties;
         this.model = model;
         this.flowSlug = flowSlug;
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "chat-stream-retention");
+            thread.setDaemon(true);
+            return thread;
+        });
         this.stepSlugs = jdbc.queryForList("select step_slug from pgflow.steps where flow_slug = ? order by step_index",
                 String.class, flowSlug);
         Gauge.builder("gateway.chat.streams.active", streams, Map::size)
@@ -69,11 +81,14 @@ public class ChatStreams {
                 properties.keepAliveInterval(), properties.maxStreamDuration());
         RunEventSource.Subscription subscription = events.subscribe(runId,
                 event -> producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream));
+        String chatKey = chatKey(userId, request.chatId());
         stream.onEnd(() -> {
             subscription.close();
             streams.remove(runId, stream);
+            scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
         });
         streams.put(runId, stream);
+        latestByChat.put(chatKey, stream);
         // Written before the run starts: the run's first events may arrive before start_flow even returns.
         Map<String, Object> metadata = Map.of("runId", runId.toString(), "model", model.describe());
         stream.send(UiChunks.start(stream.messageId(), metadata));
@@ -102,6 +117,33 @@ public class ChatStreams {
     /** The run exists: the response body replays the stream from its first event and follows it. */
     public InputStream reader(ChatStream stream) {
         return stream.reader(0);
+    }
+
+    /**
+     * {@code GET /api/chat/{chatId}/stream}: the caller's latest stream of that chat, replayed from its start, or from
+     * just after {@code Last-Event-ID}; {@code null} when there is none to resume (the route answers 204).
+     */
+    public InputStream resume(String userId, String chatId, String lastEventId) {
+        ChatStream stream = latestByChat.get(chatKey(userId, chatId));
+        if (stream == null) {
+            return null;
+        }
+        int fromEvent = 0;
+        if (lastEventId != null && !lastEventId.isBlank()) {
+            try {
+                fromEvent = Integer.parseInt(lastEventId.strip());
+            } catch (NumberFormatException e) {
+                throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID must be the id of an event of this stream.");
+            }
+            if (fromEvent < 0 || fromEvent > stream.eventCount()) {
+                throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID " + fromEvent + " is not an event of this stream.");
+            }
+        }
+        return stream.reader(fromEvent);
+    }
+
+    private static String chatKey(String userId, String chatId) {
+        return userId + "\u0000" + chatId;
     }
 
     /** The run could not be started: the stream never reached a client and goes away. */

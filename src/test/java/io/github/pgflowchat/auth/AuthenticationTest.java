@@ -164,9 +164,12 @@ class AuthenticationTest {
         CompletedChat.assertCompleted(response, alice, jdbc);
         assertThat(jdbc.queryForObject("select input ->> 'userId' from pgflow.runs where run_id = ?::uuid", String.class, response.runId()))
                 .isEqualTo("user-alice");
-        ChatClient.JsonResponse asBob = new ChatClient(port, hs256(claims("user-bob").build(), SECRET)).get("/api/runs/" + response.runId());
+        ChatClient bob = new ChatClient(port, hs256(claims("user-bob").build(), SECRET));
+        ChatClient.JsonResponse asBob = bob.get("/api/runs/" + response.runId());
         assertThat(asBob.status()).isEqualTo(404);
         assertThat(asBob.body().path("error").path("code").asText()).isEqualTo("run_not_found");
+        assertThat(bob.resume("chat-auth-alice", null).status()).as("another user's chat has nothing to resume").isEqualTo(204);
+        assertThat(alice.resume("chat-auth-alice", null).events()).isEqualTo(response.events());
     }
 
     @Test

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,6 +38,7 @@ import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.CompletedChat;
 import io.github.pgflowchat.support.LocalPostgres;
+import io.github.pgflowchat.support.SseEvent;
 
 /**
  * The whole product on the PostgreSQL server at 127.0.0.1:5432 (database test): real pgflow 0.8.1 SQL with the
@@ -54,7 +56,10 @@ class ChatPipelineOnLocalPostgresTest {
 
     private static final String FAILING_QUESTION = "Please fail the analysis of this question";
     private static final String HELD_QUESTION = "Please hold the analysis until the test lets it go";
-    private static final CountDownLatch RELEASE_ANALYSIS = new CountDownLatch(1);
+    private static final String HELD_FOR_RESUME = "Please hold the analysis while a client resumes";
+    /** Analyses of these questions wait until the test counts their latch down. */
+    private static final Map<String, CountDownLatch> HELD = Map.of(
+            HELD_QUESTION, new CountDownLatch(1), HELD_FOR_RESUME, new CountDownLatch(1));
 
     @DynamicPropertySource
     static void localPostgres(DynamicPropertyRegistry registry) {
@@ -83,8 +88,8 @@ class ChatPipelineOnLocalPostgresTest {
                 .choice()
                     .when(exchange -> FAILING_QUESTION.equals(question(exchange)))
                         .throwException(new IllegalStateException("analysis backend unavailable"))
-                    .when(exchange -> HELD_QUESTION.equals(question(exchange)))
-                        .process(exchange -> RELEASE_ANALYSIS.await(30, TimeUnit.SECONDS))
+                    .when(exchange -> HELD.containsKey(question(exchange)))
+                        .process(exchange -> HELD.get(question(exchange)).await(30, TimeUnit.SECONDS))
                 .end());
     }
 
@@ -122,13 +127,50 @@ class ChatPipelineOnLocalPostgresTest {
 
             assertThat(searchResultsSeen.await(20, TimeUnit.SECONDS)).as("data-search arrives before analyze ends").isTrue();
             assertThat(keepAliveSeen.await(10, TimeUnit.SECONDS)).as("keep-alive comment while analyze runs").isTrue();
-            RELEASE_ANALYSIS.countDown();
+            HELD.get(HELD_QUESTION).countDown();
 
             CompletedChat.assertCompleted(stream.get(60, TimeUnit.SECONDS), client, jdbc);
         } finally {
-            RELEASE_ANALYSIS.countDown();
+            HELD.get(HELD_QUESTION).countDown();
             reader.shutdownNow();
         }
+    }
+
+    @Test
+    void aClientThatReconnectsGetsTheStreamReplayedOrContinuedAfterItsLastEventId() throws Exception {
+        CountDownLatch searchResultsSeen = new CountDownLatch(1);
+        ExecutorService readers = Executors.newFixedThreadPool(3);
+        try {
+            Future<ChatClient.StreamResponse> original = readers.submit(() -> client.postChat(
+                    ChatClient.chatBody("chat-local-resume", HELD_FOR_RESUME), event -> {
+                        if ("data-search".equals(event.type())) {
+                            searchResultsSeen.countDown();
+                        }
+                    }));
+            assertThat(searchResultsSeen.await(20, TimeUnit.SECONDS)).isTrue();
+            Future<ChatClient.StreamResponse> replay = readers.submit(() -> client.resume("chat-local-resume", null));
+            Future<ChatClient.StreamResponse> continuation = readers.submit(() -> client.resume("chat-local-resume", "5"));
+            HELD.get(HELD_FOR_RESUME).countDown();
+
+            List<SseEvent> all = original.get(60, TimeUnit.SECONDS).events();
+            ChatClient.StreamResponse replayed = replay.get(60, TimeUnit.SECONDS);
+            assertThat(replayed.status()).isEqualTo(200);
+            assertThat(replayed.header("x-vercel-ai-ui-message-stream")).isEqualTo("v1");
+            assertThat(replayed.events()).as("replayed from the first event").isEqualTo(all);
+            assertThat(continuation.get(60, TimeUnit.SECONDS).events()).as("after event 5, no gap, no duplicate")
+                    .isEqualTo(all.subList(5, all.size()));
+            assertThat(client.resume("chat-local-resume", "4").events()).as("an ended stream stays replayable a while")
+                    .isEqualTo(all.subList(4, all.size()));
+        } finally {
+            HELD.get(HELD_FOR_RESUME).countDown();
+            readers.shutdownNow();
+        }
+    }
+
+    @Test
+    void resumingAChatWithNothingToResumeAnswers204() throws Exception {
+        assertThat(client.resume("a-chat-that-never-streamed", null).status()).isEqualTo(204);
+        assertThat(client.resume("a-chat-that-never-streamed", null).events()).isEmpty();
     }
 
     @Test

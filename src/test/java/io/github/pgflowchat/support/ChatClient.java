@@ -90,11 +90,23 @@ public final class ChatClient {
 
     /** Reads the whole stream, telling {@code onEvent} about each event and comment as soon as it arrives. */
     public StreamResponse postChat(String body, Consumer<SseEvent> onEvent) throws IOException, InterruptedException {
-        HttpRequest request = request("/api/chat")
+        return readStream(request("/api/chat")
                 .timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build();
+                .build(), onEvent);
+    }
+
+    /** {@code GET /api/chat/{chatId}/stream}, as useChat's resume calls it; {@code lastEventId} may be null. */
+    public StreamResponse resume(String chatId, String lastEventId) throws IOException, InterruptedException {
+        HttpRequest.Builder request = request("/api/chat/" + chatId + "/stream").timeout(Duration.ofSeconds(60)).GET();
+        if (lastEventId != null) {
+            request.header("Last-Event-ID", lastEventId);
+        }
+        return readStream(request.build(), event -> { });
+    }
+
+    private StreamResponse readStream(HttpRequest request, Consumer<SseEvent> onEvent) throws IOException, InterruptedException {
         HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
         List<SseEvent> events = new ArrayList<>();
         List<String> comments = new ArrayList<>();
