@@ -28,10 +28,13 @@ public class ChatRequestParser {
 
     private final ObjectMapper json;
     private final int maxMessageChars;
+    private final int maxMessages;
 
-    public ChatRequestParser(ObjectMapper json, @Value("${gateway.chat.max-message-chars}") int maxMessageChars) {
+    public ChatRequestParser(ObjectMapper json, @Value("${gateway.chat.max-message-chars}") int maxMessageChars,
+                             @Value("${gateway.chat.limits.max-messages}") int maxMessages) {
         this.json = json;
         this.maxMessageChars = maxMessageChars;
+        this.maxMessages = maxMessages;
     }
 
     public ChatRequest parse(String contentType, String body) {
@@ -48,6 +51,10 @@ public class ChatRequestParser {
         JsonNode messages = root.get("messages");
         if (messages == null || !messages.isArray() || messages.isEmpty()) {
             throw ApiException.badRequest("missing_messages", "messages must be a non-empty array of chat messages.");
+        }
+        if (messages.size() > maxMessages) {
+            throw new ApiException(413, "too_many_messages", "The request has " + messages.size() + " messages; at most "
+                    + maxMessages + " are accepted.");
         }
         List<ChatTurn> turns = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {

@@ -31,6 +31,7 @@ import io.github.pgflowchat.web.ApiException;
 public class ChatStreams {
 
     public static final String STREAM_HEADER = "chatStream";
+    private static final long STREAM_RETRY_AFTER_SECONDS = 5;
     static final String PROGRESS_ROUTE = "direct:run-progress";
 
     private final Map<UUID, ChatStream> streams = new ConcurrentHashMap<>();
@@ -44,10 +45,12 @@ public class ChatStreams {
     private final String flowSlug;
     private final List<String> stepSlugs;
     private final ScheduledExecutorService scheduler;
+    private final ChatLimits.Properties limits;
 
     public ChatStreams(RunEventSource events, ProducerTemplate producer, ObjectMapper json, ChatProperties properties,
                        ModelInfo model, JdbcTemplate jdbc, @Value("${gateway.flow-slug}") String flowSlug,
-                       MeterRegistry meters) {
+                       MeterRegistry meters, ChatLimits.Properties limits) {
+        this.limits = limits;
         this.events = events;
         this.producer = producer;
         this.json = json;
@@ -76,6 +79,11 @@ public class ChatStreams {
      * process staying alive.
      */
     public Map<String, Object> open(ChatRequest request, String userId) {
+        long open = streams.values().stream().filter(s -> s.userId().equals(userId)).count();
+        if (open >= limits.concurrentStreams()) {
+            throw new ApiException(429, "too_many_streams", "You already have " + open + " answers streaming; at most "
+                    + limits.concurrentStreams() + " at once. Try again when one has finished.", STREAM_RETRY_AFTER_SECONDS);
+        }
         UUID runId = UUID.randomUUID();
         ChatStream stream = new ChatStream(runId, request.chatId(), userId, json,
                 properties.keepAliveInterval(), properties.maxStreamDuration());

@@ -27,6 +27,9 @@ public class ApiErrors {
         in.setHeader(Exchange.HTTP_RESPONSE_CODE, error.status());
         in.setHeader(Exchange.CONTENT_TYPE, "application/json");
         in.setHeader("Cache-Control", "no-store");
+        if (error.retryAfterSeconds() > 0) {
+            in.setHeader("Retry-After", error.retryAfterSeconds());
+        }
         return Map.of("error", Map.of("code", error.code(), "message", error.getMessage()));
     }
 

@@ -49,7 +49,8 @@ import io.github.pgflowchat.support.SseEvent;
         "gateway.llm.provider=offline",
         "gateway.llm.offline.token-delay=1ms",
         "gateway.worker.fallback-poll-interval=200ms",
-        "gateway.chat.keep-alive-interval=300ms"
+        "gateway.chat.keep-alive-interval=300ms",
+        "gateway.chat.limits.requests-per-minute=1000"
 })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ChatPipelineOnLocalPostgresTest {

@@ -16,7 +16,7 @@ class ChatRequestParserTest {
 
     private static final String JSON = "application/json";
 
-    private final ChatRequestParser parser = new ChatRequestParser(new ObjectMapper(), 100);
+    private final ChatRequestParser parser = new ChatRequestParser(new ObjectMapper(), 100, 50);
 
     @Test
     void lastUserMessageIsTheQuestionEvenWhenAnAssistantMessageFollowsIt() {
