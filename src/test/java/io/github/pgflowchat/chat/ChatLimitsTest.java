@@ -2,15 +2,14 @@ package io.github.pgflowchat.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.camel.CamelContext;
-import org.apache.camel.builder.AdviceWith;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -28,6 +27,7 @@ import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.CompletedChat;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
+import io.github.pgflowchat.support.QuestionAdvice;
 
 /**
  * Per-user limits on POST /api/chat: body size, number of messages, open streams, requests per minute. Each refusal
@@ -64,10 +64,7 @@ class ChatLimitsTest {
 
     @BeforeAll
     void holdOneAnalysis() throws Exception {
-        AdviceWith.adviceWith(camel, "step-analyze", route -> route.weaveAddFirst()
-                .choice().when(exchange -> HELD_QUESTION.equals(exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText()))
-                    .process(exchange -> RELEASE.await(30, TimeUnit.SECONDS))
-                .end());
+        QuestionAdvice.adviseStep(camel, "step-analyze", Map.of(HELD_QUESTION, exchange -> RELEASE.await(30, TimeUnit.SECONDS)));
     }
 
     private long runs() {

@@ -18,8 +18,6 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.CamelContext;
-import org.apache.camel.Exchange;
-import org.apache.camel.builder.AdviceWith;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,6 +36,7 @@ import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.CompletedChat;
 import io.github.pgflowchat.support.LocalPostgres;
+import io.github.pgflowchat.support.QuestionAdvice;
 import io.github.pgflowchat.support.SseEvent;
 
 /**
@@ -85,17 +84,12 @@ class ChatPipelineOnLocalPostgresTest {
     void makeAnalysisFailOrWaitForTwoQuestions() throws Exception {
         // The only test doubles here: one question makes the analyze step throw, to exercise pgflow's retries;
         // another holds it until the test releases it, to watch the stream while a step runs.
-        AdviceWith.adviceWith(camel, "step-analyze", route -> route.weaveAddFirst()
-                .choice()
-                    .when(exchange -> FAILING_QUESTION.equals(question(exchange)))
-                        .throwException(new IllegalStateException("analysis backend unavailable"))
-                    .when(exchange -> HELD.containsKey(question(exchange)))
-                        .process(exchange -> HELD.get(question(exchange)).await(30, TimeUnit.SECONDS))
-                .end());
-    }
-
-    private static String question(Exchange exchange) {
-        return exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText();
+        QuestionAdvice.adviseStep(camel, "step-analyze", Map.of(
+                FAILING_QUESTION, exchange -> {
+                    throw new IllegalStateException("analysis backend unavailable");
+                },
+                HELD_QUESTION, exchange -> HELD.get(HELD_QUESTION).await(30, TimeUnit.SECONDS),
+                HELD_FOR_RESUME, exchange -> HELD.get(HELD_FOR_RESUME).await(30, TimeUnit.SECONDS)));
     }
 
     @BeforeEach

@@ -8,9 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.camel.CamelContext;
-import org.apache.camel.builder.AdviceWith;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -23,6 +21,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
+import io.github.pgflowchat.support.QuestionAdvice;
 
 /**
  * What the worker does that pgflow 0.8.1 does not: hide a claimed message for a lease it renews while the task runs,
@@ -59,10 +58,7 @@ class PgflowWorkerRecoveryTest {
 
     @BeforeAll
     void slowAnalysisAndShortTimeout() throws Exception {
-        AdviceWith.adviceWith(camel, "step-analyze", route -> route.weaveAddFirst()
-                .choice().when(exchange -> SLOW_QUESTION.equals(exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText()))
-                    .process(exchange -> Thread.sleep(60_000))
-                .end());
+        QuestionAdvice.adviseStep(camel, "step-analyze", Map.of(SLOW_QUESTION, exchange -> Thread.sleep(60_000)));
         jdbc.update("update pgflow.steps set opt_timeout = 3, opt_max_attempts = 2, opt_base_delay = 0 "
                 + "where flow_slug = 'chat_pipeline' and step_slug = 'analyze'");
     }

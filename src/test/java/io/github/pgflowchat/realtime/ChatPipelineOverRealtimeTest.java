@@ -4,16 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.CamelContext;
-import org.apache.camel.builder.AdviceWith;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,6 +30,7 @@ import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.CompletedChat;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 import io.github.pgflowchat.support.PhoenixTestServer;
+import io.github.pgflowchat.support.QuestionAdvice;
 
 /**
  * The same end-to-end chat as on the NOTIFY path, with step events coming over the Supabase Realtime protocol: the
@@ -77,10 +77,7 @@ class ChatPipelineOverRealtimeTest {
     @BeforeAll
     void relayDatabaseBroadcastsAndHoldOneAnalysis() throws Exception {
         REALTIME.relayFrom(dataSource.getJdbcUrl(), dataSource.getUsername(), dataSource.getPassword());
-        AdviceWith.adviceWith(camel, "step-analyze", route -> route.weaveAddFirst()
-                .choice().when(exchange -> HELD_QUESTION.equals(exchange.getIn().getBody(JsonNode.class).path("run").path("question").asText()))
-                    .process(exchange -> RELEASE_ANALYSIS.await(30, TimeUnit.SECONDS))
-                .end());
+        QuestionAdvice.adviseStep(camel, "step-analyze", Map.of(HELD_QUESTION, exchange -> RELEASE_ANALYSIS.await(30, TimeUnit.SECONDS)));
         await().atMost(Duration.ofSeconds(10)).until(events::isConnected);
     }
 
