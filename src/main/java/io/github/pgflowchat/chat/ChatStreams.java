@@ -16,11 +16,13 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.ProducerTemplate;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.event.EventListener;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.events.RunEventSource;
 import io.github.pgflowchat.llm.ModelInfo;
+import io.github.pgflowchat.pgflow.TaskAttemptFailed;
 import io.github.pgflowchat.web.ApiException;
 
 /**
@@ -152,6 +154,22 @@ public class ChatStreams {
 
     private static String chatKey(String userId, String chatId) {
         return userId + "\u0000" + chatId;
+    }
+
+    /** An attempt failed and pgflow will run it again: the step's part says so (pgflow broadcasts nothing for it). */
+    @EventListener
+    public void onTaskAttemptFailed(TaskAttemptFailed failure) {
+        if (!failure.willRetry()) {
+            return;
+        }
+        find(failure.runId()).ifPresent(stream -> {
+            Map<String, Object> changes = new LinkedHashMap<>();
+            changes.put("status", "retrying");
+            changes.put("attempt", failure.attempt() + 1);
+            changes.put("maxAttempts", failure.maxAttempts());
+            changes.put("error", failure.error());
+            stream.updateStep(failure.stepSlug(), changes);
+        });
     }
 
     /** The run could not be started: the stream never reached a client and goes away. */

@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.InitializingBean;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
@@ -70,10 +71,13 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final UUID workerId = UUID.randomUUID();
     private final Map<Long, StepTask> inFlight = new ConcurrentHashMap<>();
     private final MeterRegistry meters;
+    private final ApplicationEventPublisher events;
     private volatile boolean registered;
 
     public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, WorkerProperties properties,
-                        @Value("${gateway.flow-slug}") String flowSlug, MeterRegistry meters) {
+                        @Value("${gateway.flow-slug}") String flowSlug, MeterRegistry meters,
+                        ApplicationEventPublisher events) {
+        this.events = events;
         this.pgflow = pgflow;
         this.jdbc = jdbc;
         this.properties = properties;
@@ -159,7 +163,9 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         String message = StepFailures.describe(error);
         log.warn("{} failed: {}", task, message);
         pgflow.failTask(task, message);
-        record(task, task.attempt() < task.maxAttempts() ? "retried" : "failed");
+        TaskAttemptFailed failure = new TaskAttemptFailed(task.runId(), task.stepSlug(), task.attempt(), task.maxAttempts(), message);
+        record(task, failure.willRetry() ? "retried" : "failed");
+        events.publishEvent(failure);
     }
 
     private void record(StepTask task, String outcome) {

@@ -206,9 +206,14 @@ class ChatPipelineOnLocalPostgresTest {
         assertThat(types).doesNotContain("text-start", "finish");
         String errorText = response.chunksOfType("error").get(0).path("errorText").asText();
         assertThat(errorText).contains("'analyze'").contains("analysis backend unavailable").contains(response.runId());
-        JsonNode lastAnalyze = response.chunksOfType("data-step").stream()
-                .filter(p -> p.path("id").asText().equals("step-analyze")).reduce((a, b) -> b).orElseThrow();
-        assertThat(lastAnalyze.path("data").path("status").asText()).isEqualTo("failed");
+        List<JsonNode> analyzeParts = response.chunksOfType("data-step").stream()
+                .filter(p -> p.path("id").asText().equals("step-analyze")).map(p -> p.path("data")).toList();
+        assertThat(analyzeParts.stream().map(d -> d.path("status").asText()).toList())
+                .as("each retry shows as progress").containsExactly("waiting", "started", "retrying", "retrying", "failed");
+        assertThat(analyzeParts.get(2).path("attempt").asInt()).isEqualTo(2);
+        assertThat(analyzeParts.get(3).path("attempt").asInt()).isEqualTo(3);
+        assertThat(analyzeParts.get(3).path("maxAttempts").asInt()).isEqualTo(3);
+        assertThat(analyzeParts.get(3).path("error").asText()).contains("analysis backend unavailable");
 
         JsonNode run = client.get("/api/runs/" + response.runId()).body();
         assertThat(run.path("status").asText()).isEqualTo("failed");
