@@ -81,17 +81,33 @@ public class ChatStreams {
      * process staying alive.
      */
     public Map<String, Object> open(ChatRequest request, String userId) {
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("chatId", request.chatId());
+        input.put("userId", userId);
+        input.put("trigger", request.trigger());
+        input.put("messageId", request.question().id());
+        input.put("question", request.question().text());
+        input.put("history", request.history().stream().map(t -> Map.of("role", t.role(), "text", t.text())).toList());
+        return openRun(input);
+    }
+
+    /**
+     * Opens the stream of a run with a given input (a retry's: the failed run's input and its completed outputs).
+     * The input must carry {@code chatId} and {@code userId}.
+     */
+    public Map<String, Object> openRun(Map<String, Object> input) {
+        String userId = (String) input.get("userId");
+        String chatId = (String) input.get("chatId");
         long open = streams.values().stream().filter(s -> s.userId().equals(userId)).count();
         if (open >= limits.concurrentStreams()) {
             throw new ApiException(429, "too_many_streams", "You already have " + open + " answers streaming; at most "
                     + limits.concurrentStreams() + " at once. Try again when one has finished.", STREAM_RETRY_AFTER_SECONDS);
         }
         UUID runId = UUID.randomUUID();
-        ChatStream stream = new ChatStream(runId, request.chatId(), userId, json,
-                properties.keepAliveInterval(), properties.maxStreamDuration());
+        ChatStream stream = new ChatStream(runId, chatId, userId, json, properties.keepAliveInterval(), properties.maxStreamDuration());
         RunEventSource.Subscription subscription = events.subscribe(runId,
                 event -> producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream));
-        String chatKey = chatKey(userId, request.chatId());
+        String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
             subscription.close();
             streams.remove(runId, stream);
@@ -102,19 +118,15 @@ public class ChatStreams {
         // Written before the run starts: the run's first events may arrive before start_flow even returns.
         Map<String, Object> metadata = Map.of("runId", runId.toString(), "model", model.describe());
         stream.send(UiChunks.start(stream.messageId(), metadata));
-        stream.send(UiChunks.data("run", "run", Map.of("runId", runId.toString(), "chatId", request.chatId(),
-                "status", "started", "model", model.describe())));
+        Map<String, Object> run = new LinkedHashMap<>(Map.of("runId", runId.toString(), "chatId", chatId,
+                "status", "started", "model", model.describe()));
+        if (input.get("retryOf") != null) {
+            run.put("retryOf", input.get("retryOf"));
+        }
+        stream.send(UiChunks.data("run", "run", run));
         for (String step : stepSlugs) {
             stream.updateStep(step, Map.of("status", "waiting"));
         }
-
-        Map<String, Object> input = new LinkedHashMap<>();
-        input.put("chatId", request.chatId());
-        input.put("userId", userId);
-        input.put("trigger", request.trigger());
-        input.put("messageId", request.question().id());
-        input.put("question", request.question().text());
-        input.put("history", request.history().stream().map(t -> Map.of("role", t.role(), "text", t.text())).toList());
 
         Map<String, Object> parameters = new LinkedHashMap<>();
         parameters.put("flowSlug", flowSlug);

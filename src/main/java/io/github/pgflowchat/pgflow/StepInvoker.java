@@ -24,6 +24,8 @@ public class StepInvoker {
     public static final String STEP_SLUG = "pgflowStepSlug";
     public static final String ATTEMPT = "pgflowAttempt";
     public static final String MAX_ATTEMPTS = "pgflowMaxAttempts";
+    /** Run-input field holding step outputs to reuse, by step slug. */
+    public static final String REUSE = "reuse";
 
     private final ProducerTemplate producer;
     private final ExecutorService executor;
@@ -36,6 +38,11 @@ public class StepInvoker {
     }
 
     public JsonNode invoke(StepTask task) throws Exception {
+        // A retried run carries the outputs its failed predecessor completed: those steps are not computed again.
+        JsonNode reused = task.input().path("run").path(REUSE).get(task.stepSlug());
+        if (reused != null) {
+            return reused;
+        }
         Map<String, Object> headers = Map.of(RUN_ID, task.runId(), STEP_SLUG, task.stepSlug(),
                 ATTEMPT, task.attempt(), MAX_ATTEMPTS, task.maxAttempts());
         Future<Object> result = executor.submit(() -> producer.requestBodyAndHeaders("direct:step-" + task.stepSlug(), task.input(), headers));

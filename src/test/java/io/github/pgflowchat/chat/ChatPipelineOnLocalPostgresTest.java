@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -57,6 +58,10 @@ class ChatPipelineOnLocalPostgresTest {
     private static final String FAILING_QUESTION = "Please fail the analysis of this question";
     private static final String HELD_QUESTION = "Please hold the analysis until the test lets it go";
     private static final String HELD_FOR_RESUME = "Please hold the analysis while a client resumes";
+    private static final String FAILS_ONE_RUN = "Please fail every attempt of the first run only";
+    /** Analyses of FAILS_ONE_RUN fail while this is positive (3 = the attempts of one run). */
+    private static final AtomicInteger FAILURES_LEFT = new AtomicInteger(3);
+    private static final AtomicInteger SEARCHES_OF_FAILS_ONE_RUN = new AtomicInteger();
     /** Analyses of these questions wait until the test counts their latch down. */
     private static final Map<String, CountDownLatch> HELD = Map.of(
             HELD_QUESTION, new CountDownLatch(1), HELD_FOR_RESUME, new CountDownLatch(1));
@@ -89,7 +94,13 @@ class ChatPipelineOnLocalPostgresTest {
                     throw new IllegalStateException("analysis backend unavailable");
                 },
                 HELD_QUESTION, exchange -> HELD.get(HELD_QUESTION).await(30, TimeUnit.SECONDS),
-                HELD_FOR_RESUME, exchange -> HELD.get(HELD_FOR_RESUME).await(30, TimeUnit.SECONDS)));
+                HELD_FOR_RESUME, exchange -> HELD.get(HELD_FOR_RESUME).await(30, TimeUnit.SECONDS),
+                FAILS_ONE_RUN, exchange -> {
+                    if (FAILURES_LEFT.getAndDecrement() > 0) {
+                        throw new IllegalStateException("analysis backend unavailable for a while");
+                    }
+                }));
+        QuestionAdvice.adviseStep(camel, "step-search", Map.of(FAILS_ONE_RUN, exchange -> SEARCHES_OF_FAILS_ONE_RUN.incrementAndGet()));
     }
 
     @BeforeEach
@@ -160,6 +171,28 @@ class ChatPipelineOnLocalPostgresTest {
             HELD.get(HELD_FOR_RESUME).countDown();
             readers.shutdownNow();
         }
+    }
+
+    @Test
+    void retryingAFailedRunStreamsANewRunThatReusesTheCompletedSteps() throws Exception {
+        ChatClient.StreamResponse failed = client.postChat(ChatClient.chatBody("chat-local-retry", FAILS_ONE_RUN));
+        assertThat(failed.types()).endsWith("error");
+        ChatClient.JsonResponse notFailed = client.postJson("/api/runs/" + client.postChat(
+                ChatClient.chatBody("chat-local-retry-ok", "How do I run the tests?")).runId() + "/retry", "");
+        assertThat(notFailed.status()).isEqualTo(409);
+        assertThat(notFailed.body().path("error").path("code").asText()).isEqualTo("run_not_failed");
+        assertThat(client.postJson("/api/runs/00000000-0000-0000-0000-000000000000/retry", "").status()).isEqualTo(404);
+
+        ChatClient.StreamResponse retried = client.postStream("/api/runs/" + failed.runId() + "/retry");
+
+        CompletedChat.assertCompleted(retried, client, jdbc);
+        assertThat(retried.runId()).isNotEqualTo(failed.runId());
+        assertThat(retried.chunksOfType("data-run").get(0).path("data").path("retryOf").asText()).isEqualTo(failed.runId());
+        assertThat(SEARCHES_OF_FAILS_ONE_RUN.get()).as("search was not computed again").isEqualTo(1);
+        assertThat(jdbc.queryForObject("select (a.output = b.output) from pgflow.step_tasks a, pgflow.step_tasks b "
+                + "where a.run_id = ?::uuid and b.run_id = ?::uuid and a.step_slug = 'search' and b.step_slug = 'search'",
+                Boolean.class, failed.runId(), retried.runId())).isTrue();
+        assertThat(client.get("/api/runs/" + failed.runId()).body().path("status").asText()).isEqualTo("failed");
     }
 
     @Test

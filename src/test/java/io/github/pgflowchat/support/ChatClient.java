@@ -97,6 +97,11 @@ public final class ChatClient {
                 .build(), onEvent);
     }
 
+    /** A POST without a body that answers with a stream (e.g. retrying a run). */
+    public StreamResponse postStream(String path) throws IOException, InterruptedException {
+        return readStream(request(path).timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.noBody()).build(), event -> { });
+    }
+
     /** {@code GET /api/chat/{chatId}/stream}, as useChat's resume calls it; {@code lastEventId} may be null. */
     public StreamResponse resume(String chatId, String lastEventId) throws IOException, InterruptedException {
         HttpRequest.Builder request = request("/api/chat/" + chatId + "/stream").timeout(Duration.ofSeconds(60)).GET();
