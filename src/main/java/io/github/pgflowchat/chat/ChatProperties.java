@@ -9,10 +9,12 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param keepAliveInterval  idle time after which an SSE comment keeps proxies from closing the connection
  * @param maxMessageChars    longest user message accepted
  * @param resumeRetention    how long an ended stream can still be replayed by {@code GET /api/chat/{chatId}/stream}
+ * @param disconnectGrace    how long a stream whose client went away waits for it to resume before the answer is
+ *                           cancelled
  */
 @ConfigurationProperties("gateway.chat")
 public record ChatProperties(Duration maxStreamDuration, Duration keepAliveInterval, int maxMessageChars,
-                             Duration resumeRetention) {
+                             Duration resumeRetention, Duration disconnectGrace) {
 
     public ChatProperties {
         if (maxStreamDuration.isNegative() || maxStreamDuration.isZero()) {

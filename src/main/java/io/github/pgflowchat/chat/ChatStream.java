@@ -39,6 +39,10 @@ public final class ChatStream {
     private String openTextId;
     private boolean textSent;
     private Runnable onEnd = () -> { };
+    private Runnable onDetached = () -> { };
+    private int openReaders;
+    private volatile String cancelReason;
+    private Runnable cancelAnswer;
 
     ChatStream(UUID runId, String chatId, String userId, ObjectMapper json, Duration keepAliveInterval, Duration maxDuration) {
         this.runId = runId;
@@ -67,6 +71,47 @@ public final class ChatStream {
 
     void onEnd(Runnable action) {
         this.onEnd = action;
+    }
+
+    /** Called when the last reader closes before the stream ended: the client went away (it may come back). */
+    void onDetached(Runnable action) {
+        this.onDetached = action;
+    }
+
+    public synchronized int openReaders() {
+        return openReaders;
+    }
+
+    /** Why the run's answer was stopped, or null. */
+    public String cancelReason() {
+        return cancelReason;
+    }
+
+    /** Stops the run's answer: a running answer is cancelled at once, one not started yet will not start. */
+    public void cancel(String reason) {
+        Runnable cancel;
+        synchronized (this) {
+            if (ended || cancelReason != null) {
+                return;
+            }
+            cancelReason = reason;
+            cancel = cancelAnswer;
+        }
+        if (cancel != null) {
+            cancel.run();
+        }
+    }
+
+    /** The respond step says how to cancel its answer while it streams one, and null when it is done. */
+    public void whileAnswering(Runnable cancel) {
+        boolean alreadyCancelled;
+        synchronized (this) {
+            cancelAnswer = cancel;
+            alreadyCancelled = cancel != null && cancelReason != null;
+        }
+        if (alreadyCancelled) {
+            cancel.run();
+        }
     }
 
     public synchronized boolean isEnded() {
@@ -213,8 +258,30 @@ public final class ChatStream {
         private byte[] current = new byte[0];
         private int position;
 
+        private boolean closed;
+
         Reader(int fromEvent) {
             this.nextIndex = fromEvent;
+            synchronized (ChatStream.this) {
+                openReaders++;
+            }
+        }
+
+        /** Camel closes the body once it is written, or when writing failed because the client went away. */
+        @Override
+        public void close() {
+            boolean detached;
+            synchronized (ChatStream.this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                openReaders--;
+                detached = openReaders == 0 && !ended;
+            }
+            if (detached) {
+                onDetached.run();
+            }
         }
 
         @Override

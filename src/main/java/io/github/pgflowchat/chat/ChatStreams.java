@@ -113,6 +113,11 @@ public class ChatStreams {
             streams.remove(runId, stream);
             scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
         });
+        stream.onDetached(() -> scheduler.schedule(() -> {
+            if (stream.openReaders() == 0 && !stream.isEnded()) {
+                stream.cancel("the client disconnected and did not come back within " + properties.disconnectGrace().toMillis() + " ms");
+            }
+        }, properties.disconnectGrace().toMillis(), TimeUnit.MILLISECONDS));
         streams.put(runId, stream);
         latestByChat.put(chatKey, stream);
         // Written before the run starts: the run's first events may arrive before start_flow even returns.
@@ -162,6 +167,19 @@ public class ChatStreams {
             }
         }
         return stream.reader(fromEvent);
+    }
+
+    /**
+     * {@code POST /api/chat/{chatId}/stop}: stops the caller's streaming answer in that chat at once; {@code null}
+     * when nothing is streaming there (the route answers 204).
+     */
+    public Map<String, Object> stop(String userId, String chatId) {
+        ChatStream stream = latestByChat.get(chatKey(userId, chatId));
+        if (stream == null || stream.isEnded()) {
+            return null;
+        }
+        stream.cancel("stopped by the user");
+        return Map.of("runId", stream.runId().toString(), "status", "stopping");
     }
 
     private static String chatKey(String userId, String chatId) {

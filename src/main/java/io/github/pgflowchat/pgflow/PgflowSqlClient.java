@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * pgflow's worker-side SQL API, one call per method, named as in pgflow's own {@code PgflowSqlClient}:
@@ -36,10 +37,12 @@ public class PgflowSqlClient {
 
     private final JdbcTemplate jdbc;
     private final ObjectMapper json;
+    private final TransactionTemplate transaction;
 
-    public PgflowSqlClient(JdbcTemplate jdbc, ObjectMapper json) {
+    public PgflowSqlClient(JdbcTemplate jdbc, ObjectMapper json, TransactionTemplate transaction) {
         this.jdbc = jdbc;
         this.json = json;
+        this.transaction = transaction;
     }
 
     /** Reads up to {@code batchSize} visible messages and hides them for {@code visibilityTimeout} seconds. */
@@ -74,6 +77,24 @@ public class PgflowSqlClient {
         jdbc.query("select 1 from pgflow.fail_task(run_id => ?::uuid, step_slug => ?::text, task_index => ?::int, error_message => ?::text)",
                 rs -> { },
                 task.runId(), task.stepSlug(), task.taskIndex(), errorMessage);
+    }
+
+    /**
+     * Fails a task with no retry, for a step stopped on purpose. pgflow 0.8.1's fail_task retries while attempts
+     * remain and has no other way to fail a run, so the task's attempts are first counted as used up, in the same
+     * transaction (decision record 0006).
+     */
+    public void failTaskWithoutRetry(StepTask task, String errorMessage) {
+        transaction.executeWithoutResult(status -> {
+            jdbc.update("""
+                    update pgflow.step_tasks t
+                       set attempts_count = greatest(t.attempts_count, coalesce(s.opt_max_attempts, f.opt_max_attempts))
+                      from pgflow.steps s, pgflow.flows f
+                     where t.run_id = ?::uuid and t.step_slug = ? and t.task_index = ?
+                       and s.flow_slug = t.flow_slug and s.step_slug = t.step_slug and f.flow_slug = t.flow_slug
+                    """, task.runId(), task.stepSlug(), task.taskIndex());
+            failTask(task, errorMessage);
+        });
     }
 
     /** Starts a run with a run id chosen by the caller, so the caller can subscribe to its events first. */

@@ -161,9 +161,15 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     public void failTask(StepTask task, Throwable error) {
         String message = StepFailures.describe(error);
-        log.warn("{} failed: {}", task, message);
-        pgflow.failTask(task, message);
-        TaskAttemptFailed failure = new TaskAttemptFailed(task.runId(), task.stepSlug(), task.attempt(), task.maxAttempts(), message);
+        boolean cancelled = StepFailures.isCancellation(error);
+        log.warn("{} {}: {}", task, cancelled ? "cancelled" : "failed", message);
+        if (cancelled) {
+            pgflow.failTaskWithoutRetry(task, message);
+        } else {
+            pgflow.failTask(task, message);
+        }
+        int maxAttempts = cancelled ? task.attempt() : task.maxAttempts();
+        TaskAttemptFailed failure = new TaskAttemptFailed(task.runId(), task.stepSlug(), task.attempt(), maxAttempts, message);
         record(task, failure.willRetry() ? "retried" : "failed");
         events.publishEvent(failure);
     }

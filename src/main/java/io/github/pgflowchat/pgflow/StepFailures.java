@@ -13,6 +13,15 @@ final class StepFailures {
     private StepFailures() {
     }
 
+    static boolean isCancellation(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof StepCancelledException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static String describe(Throwable error) {
         Throwable cause = error;
         while ((cause instanceof CamelExecutionException || cause instanceof ExecutionException) && cause.getCause() != null) {

@@ -33,6 +33,7 @@ import io.github.pgflowchat.chat.ChatStream;
 import io.github.pgflowchat.chat.ChatStreams;
 import io.github.pgflowchat.llm.ModelInfo;
 import io.github.pgflowchat.llm.Prompts;
+import io.github.pgflowchat.pgflow.StepCancelledException;
 
 /**
  * The {@code respond} step: streams the answer model's tokens straight into the run's chat stream when this instance
@@ -62,16 +63,29 @@ public class RespondStep {
         Optional<ChatStream> stream = chatStreams.find(runId);
         if (stream.isPresent()) {
             stream.get().awaitStepStarted(STEP, EVENTS_GRACE);
+            if (stream.get().cancelReason() != null) {
+                throw new StepCancelledException(stream.get().cancelReason());
+            }
         }
         String textId = "text-" + runId + "-" + attempt;
         StringBuilder answer = new StringBuilder();
         CompletableFuture<ChatResponse> done = new CompletableFuture<>();
         AtomicReference<StreamingHandle> handle = new AtomicReference<>();
 
+        // Stop or an abandoned stream: close the provider's stream and end this attempt for good.
+        stream.ifPresent(s -> s.whileAnswering(() -> {
+            Optional.ofNullable(handle.get()).ifPresent(StreamingHandle::cancel);
+            done.completeExceptionally(new StepCancelledException(s.cancelReason()));
+        }));
         answerModel.chat(ChatRequest.builder().messages(messages(input, sources)).build(), new StreamingChatResponseHandler() {
             @Override
             public void onPartialResponse(PartialResponse partial, PartialResponseContext context) {
                 handle.set(context.streamingHandle());
+                if (done.isDone()) {
+                    // Cancelled before the provider's first token gave us its handle.
+                    context.streamingHandle().cancel();
+                    return;
+                }
                 answer.append(partial.text());
                 stream.ifPresent(s -> s.sendText(textId, partial.text()));
             }
@@ -97,7 +111,10 @@ public class RespondStep {
         } catch (ExecutionException e) {
             throw e.getCause() instanceof Exception cause ? cause : e;
         } finally {
-            stream.ifPresent(ChatStream::closeText);
+            stream.ifPresent(s -> {
+                s.whileAnswering(null);
+                s.closeText();
+            });
         }
         String text = answer.length() > 0 ? answer.toString() : response.aiMessage().text();
         Map<String, Object> output = new LinkedHashMap<>();

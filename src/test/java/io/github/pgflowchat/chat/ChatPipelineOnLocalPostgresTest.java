@@ -58,13 +58,14 @@ class ChatPipelineOnLocalPostgresTest {
     private static final String FAILING_QUESTION = "Please fail the analysis of this question";
     private static final String HELD_QUESTION = "Please hold the analysis until the test lets it go";
     private static final String HELD_FOR_RESUME = "Please hold the analysis while a client resumes";
+    private static final String HELD_FOR_STOP = "Please hold the analysis until the user has pressed stop";
     private static final String FAILS_ONE_RUN = "Please fail every attempt of the first run only";
     /** Analyses of FAILS_ONE_RUN fail while this is positive (3 = the attempts of one run). */
     private static final AtomicInteger FAILURES_LEFT = new AtomicInteger(3);
     private static final AtomicInteger SEARCHES_OF_FAILS_ONE_RUN = new AtomicInteger();
     /** Analyses of these questions wait until the test counts their latch down. */
     private static final Map<String, CountDownLatch> HELD = Map.of(
-            HELD_QUESTION, new CountDownLatch(1), HELD_FOR_RESUME, new CountDownLatch(1));
+            HELD_QUESTION, new CountDownLatch(1), HELD_FOR_RESUME, new CountDownLatch(1), HELD_FOR_STOP, new CountDownLatch(1));
 
     @DynamicPropertySource
     static void localPostgres(DynamicPropertyRegistry registry) {
@@ -95,6 +96,7 @@ class ChatPipelineOnLocalPostgresTest {
                 },
                 HELD_QUESTION, exchange -> HELD.get(HELD_QUESTION).await(30, TimeUnit.SECONDS),
                 HELD_FOR_RESUME, exchange -> HELD.get(HELD_FOR_RESUME).await(30, TimeUnit.SECONDS),
+                HELD_FOR_STOP, exchange -> HELD.get(HELD_FOR_STOP).await(30, TimeUnit.SECONDS),
                 FAILS_ONE_RUN, exchange -> {
                     if (FAILURES_LEFT.getAndDecrement() > 0) {
                         throw new IllegalStateException("analysis backend unavailable for a while");
@@ -193,6 +195,38 @@ class ChatPipelineOnLocalPostgresTest {
                 + "where a.run_id = ?::uuid and b.run_id = ?::uuid and a.step_slug = 'search' and b.step_slug = 'search'",
                 Boolean.class, failed.runId(), retried.runId())).isTrue();
         assertThat(client.get("/api/runs/" + failed.runId()).body().path("status").asText()).isEqualTo("failed");
+    }
+
+    @Test
+    void stopEndsTheRunAtOnceWithoutARetryAndTheStreamSaysWhy() throws Exception {
+        CountDownLatch searchResultsSeen = new CountDownLatch(1);
+        ExecutorService reader = Executors.newSingleThreadExecutor();
+        try {
+            Future<ChatClient.StreamResponse> stream = reader.submit(() -> client.postChat(
+                    ChatClient.chatBody("chat-local-stop", HELD_FOR_STOP), event -> {
+                        if ("data-search".equals(event.type())) {
+                            searchResultsSeen.countDown();
+                        }
+                    }));
+            assertThat(searchResultsSeen.await(20, TimeUnit.SECONDS)).isTrue();
+
+            ChatClient.JsonResponse stopped = client.postJson("/api/chat/chat-local-stop/stop", "");
+            HELD.get(HELD_FOR_STOP).countDown();
+
+            assertThat(stopped.status()).isEqualTo(202);
+            assertThat(stopped.body().path("status").asText()).isEqualTo("stopping");
+            ChatClient.StreamResponse response = stream.get(60, TimeUnit.SECONDS);
+            assertThat(response.types()).endsWith("error").doesNotContain("text-start", "finish");
+            assertThat(response.chunksOfType("error").get(0).path("errorText").asText()).contains("'respond'").contains("stopped by the user");
+            JsonNode respond = client.get("/api/runs/" + response.runId()).body().path("steps").get(2);
+            assertThat(respond.path("status").asText()).isEqualTo("failed");
+            assertThat(respond.path("error").asText()).contains("stopped by the user");
+            assertThat(client.get("/api/runs/" + response.runId()).body().path("status").asText()).isEqualTo("failed");
+            assertThat(client.postJson("/api/chat/chat-local-stop/stop", "").status()).as("nothing left to stop").isEqualTo(204);
+        } finally {
+            HELD.get(HELD_FOR_STOP).countDown();
+            reader.shutdownNow();
+        }
     }
 
     @Test

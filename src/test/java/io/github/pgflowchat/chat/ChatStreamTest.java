@@ -211,6 +211,39 @@ class ChatStreamTest {
         assertThat(stream.stepValue("respond", "status")).isEqualTo("waiting");
     }
 
+    @Test
+    void theLastReaderClosingBeforeTheEndMeansTheClientWentAway() throws Exception {
+        ChatStream stream = stream(LONG, LONG);
+        java.util.concurrent.atomic.AtomicInteger detached = new java.util.concurrent.atomic.AtomicInteger();
+        stream.onDetached(detached::incrementAndGet);
+        java.io.InputStream first = stream.reader(0);
+        java.io.InputStream second = stream.reader(0);
+
+        first.close();
+        assertThat(detached.get()).as("another reader is still there").isZero();
+        second.close();
+        second.close();
+        assertThat(detached.get()).isEqualTo(1);
+
+        java.io.InputStream afterEnd = stream.reader(0);
+        stream.end();
+        afterEnd.close();
+        assertThat(detached.get()).as("closing after the end is no disconnect").isEqualTo(1);
+    }
+
+    @Test
+    void cancellingRunsTheAnswersCancelNowOrAsSoonAsOneStarts() {
+        ChatStream stream = stream(LONG, LONG);
+        java.util.List<String> cancelled = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        stream.cancel("stopped by the user");
+        stream.whileAnswering(() -> cancelled.add("late"));
+        stream.cancel("again");
+
+        assertThat(stream.cancelReason()).isEqualTo("stopped by the user");
+        assertThat(cancelled).containsExactly("late");
+    }
+
     private ChatStream stream(Duration keepAliveInterval, Duration maxDuration) {
         return new ChatStream(runId, "chat-1", "user-1", json, keepAliveInterval, maxDuration);
     }
