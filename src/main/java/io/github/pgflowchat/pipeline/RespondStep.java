@@ -109,19 +109,30 @@ public class RespondStep {
             Thread.currentThread().interrupt();
             throw e;
         } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception cause ? cause : e;
+            if (e.getCause() instanceof StepCancelledException cancelled) {
+                throw cancelled;
+            }
+            // The provider failed mid-answer: the attempt fails (pgflow retries it or fails the run), and what had
+            // been written so far is kept with the failure, in the task's error message.
+            throw new IllegalStateException("the model failed after " + answer.length() + " characters ("
+                    + e.getCause() + ")" + (answer.length() > 0 ? "; text so far: " + answer : ""), e.getCause());
         } finally {
             stream.ifPresent(s -> {
                 s.whileAnswering(null);
                 s.closeText();
             });
         }
+        if (response.finishReason() == null) {
+            // A stream cut off without its final chunk can look complete; an answer with no finish reason is not.
+            throw new IllegalStateException("the model's stream ended without finishing after " + answer.length()
+                    + " characters" + (answer.length() > 0 ? "; text so far: " + answer : ""));
+        }
         String text = answer.length() > 0 ? answer.toString() : response.aiMessage().text();
         Map<String, Object> output = new LinkedHashMap<>();
         output.put("answer", text);
         output.put("citations", citations(text, sources));
         output.put("model", model.describe());
-        output.put("finishReason", response.finishReason() == null ? "stop" : response.finishReason().name().toLowerCase());
+        output.put("finishReason", response.finishReason().name().toLowerCase());
         output.put("attempt", attempt);
         return output;
     }

@@ -56,6 +56,7 @@ class OpenAiCompatibleProviderTest {
     @Test
     void answerTokensFromTheProviderStreamToTheClientAndTheAnswerIsStored() throws Exception {
         ChatClient client = new ChatClient(port);
+        int requestsBefore = OPENAI.requests().size();
 
         ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-openai-1", "How do I run the tests?"));
 
@@ -73,17 +74,32 @@ class OpenAiCompatibleProviderTest {
         assertThat(answer.path("model").asText()).isEqualTo("openai-compatible:mock-model");
         assertThat(answer.path("citations").get(0).path("number").asInt()).isEqualTo(1);
 
-        assertThat(OPENAI.requests()).hasSize(2);
+        assertThat(OPENAI.requests()).hasSize(requestsBefore + 2);
         assertThat(OPENAI.authorizations()).containsOnly("Bearer test-key");
-        JsonNode analysisRequest = OPENAI.requests().get(0);
+        JsonNode analysisRequest = OPENAI.requests().get(requestsBefore);
         assertThat(analysisRequest.path("stream").asBoolean(false)).isFalse();
         assertThat(analysisRequest.path("messages").get(0).path("content").asText()).isEqualTo(Prompts.ANALYSIS_SYSTEM);
-        JsonNode answerRequest = OPENAI.requests().get(1);
+        JsonNode answerRequest = OPENAI.requests().get(requestsBefore + 1);
         assertThat(answerRequest.path("stream").asBoolean()).isTrue();
         assertThat(answerRequest.path("model").asText()).isEqualTo("mock-model");
         JsonNode messages = answerRequest.path("messages");
         assertThat(messages.get(0).path("content").asText()).isEqualTo(Prompts.ANSWER_SYSTEM);
         assertThat(messages.get(messages.size() - 1).path("content").asText())
                 .startsWith("Question:\nHow do I run the tests?\n\nSources:\n[1] ");
+    }
+
+    @Test
+    void aProviderThatBreaksOffMidAnswerFailsTheAttemptAndKeepsTheTextSoFar() throws Exception {
+        ChatClient client = new ChatClient(port);
+
+        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-openai-broken",
+                "How do I run the tests? Please " + MockOpenAi.FAIL_MID_ANSWER));
+
+        assertThat(response.types()).as("never a silent truncated finish").doesNotContain("finish").endsWith("error");
+        assertThat(response.chunksOfType("error").get(0).path("errorText").asText()).contains("'respond'");
+        JsonNode respond = client.get("/api/runs/" + response.runId()).body().path("steps").get(2);
+        assertThat(respond.path("status").asText()).isEqualTo("failed");
+        assertThat(respond.path("attempts").asInt()).as("retried per the flow's settings").isEqualTo(2);
+        assertThat(respond.path("error").asText()).containsPattern("the model (failed|.s stream ended without finishing) after").contains("text so far");
     }
 }

@@ -10,6 +10,7 @@ import okhttp3.mockwebserver.Dispatcher;
 import okhttp3.mockwebserver.MockResponse;
 import okhttp3.mockwebserver.MockWebServer;
 import okhttp3.mockwebserver.RecordedRequest;
+import okhttp3.mockwebserver.SocketPolicy;
 
 /**
  * An OpenAI-compatible chat completions server on a local socket, standing in for a hosted model: non-streaming
@@ -19,6 +20,8 @@ import okhttp3.mockwebserver.RecordedRequest;
 public final class MockOpenAi extends Dispatcher {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** A question containing this gets an answer stream that breaks off halfway. */
+    public static final String FAIL_MID_ANSWER = "break off mid-answer";
 
     private final MockWebServer server = new MockWebServer();
     private final String analysisJson;
@@ -59,6 +62,10 @@ public final class MockOpenAi extends Dispatcher {
             requests.add(body);
             authorizations.add(request.getHeader("Authorization"));
             String model = body.path("model").asText();
+            if (body.path("stream").asBoolean() && body.toString().contains(FAIL_MID_ANSWER)) {
+                // Half an answer, then the connection drops, as when a provider or a proxy resets it.
+                return streamed(model).setSocketPolicy(SocketPolicy.DISCONNECT_DURING_RESPONSE_BODY);
+            }
             return body.path("stream").asBoolean() ? streamed(model) : completion(model);
         } catch (Exception e) {
             return new MockResponse().setResponseCode(500).setBody(e.toString());
