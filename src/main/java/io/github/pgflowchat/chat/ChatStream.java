@@ -32,6 +32,7 @@ public final class ChatStream {
     private final ObjectMapper json;
     private final Duration keepAliveInterval;
     private final Instant expiresAt;
+    private final long createdAtNanos = System.nanoTime();
     private final List<byte[]> events = new ArrayList<>();
     private final Map<String, Map<String, Object>> steps = new LinkedHashMap<>();
     private long nextEventId = 1;
@@ -63,6 +64,11 @@ public final class ChatStream {
 
     public String userId() {
         return userId;
+    }
+
+    /** When the chat request opened this stream ({@link System#nanoTime()}), for time-to-first-token. */
+    public long createdAtNanos() {
+        return createdAtNanos;
     }
 
     public String messageId() {

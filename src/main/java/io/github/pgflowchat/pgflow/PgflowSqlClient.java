@@ -47,9 +47,16 @@ public class PgflowSqlClient {
 
     /** Reads up to {@code batchSize} visible messages and hides them for {@code visibilityTimeout} seconds. */
     public List<QueueMessage> readMessages(String queueName, int visibilityTimeout, int batchSize) {
-        return jdbc.query("select msg_id, read_ct from pgmq.read(queue_name => ?, vt => ?, qty => ?)",
-                (rs, i) -> new QueueMessage(rs.getLong("msg_id"), rs.getInt("read_ct")),
+        return jdbc.query("select msg_id, read_ct, extract(epoch from clock_timestamp() - enqueued_at) * 1000 as waited_ms"
+                        + " from pgmq.read(queue_name => ?, vt => ?, qty => ?)",
+                (rs, i) -> new QueueMessage(rs.getLong("msg_id"), rs.getInt("read_ct"), rs.getDouble("waited_ms")),
                 queueName, visibilityTimeout, batchSize);
+    }
+
+    /** Messages in the queue, visible or not (pgmq.metrics). */
+    public long queueLength(String queueName) {
+        Long length = jdbc.queryForObject("select queue_length from pgmq.metrics(?)", Long.class, queueName);
+        return length == null ? 0 : length;
     }
 
     /**

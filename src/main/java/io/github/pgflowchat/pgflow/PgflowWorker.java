@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Gauge;
@@ -70,6 +71,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final String flowSlug;
     private final UUID workerId = UUID.randomUUID();
     private final Map<Long, StepTask> inFlight = new ConcurrentHashMap<>();
+    private final AtomicLong queueDepth = new AtomicLong();
+    private final Timer dispatchLatency;
     private final MeterRegistry meters;
     private final ApplicationEventPublisher events;
     private volatile boolean registered;
@@ -85,6 +88,13 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         this.meters = meters;
         Gauge.builder("gateway.worker.tasks.in.flight", inFlight, Map::size)
                 .description("Step tasks this instance is running")
+                .register(meters);
+        this.dispatchLatency = Timer.builder("gateway.worker.dispatch.latency")
+                .description("From a task's message being queued to this worker reading it (first reads)")
+                .publishPercentiles(0.5, 0.99)
+                .register(meters);
+        Gauge.builder("gateway.queue.depth", queueDepth, AtomicLong::get)
+                .description("Messages in the flow's pgmq queue, as of the last heartbeat")
                 .register(meters);
     }
 
@@ -133,6 +143,9 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         if (messages.isEmpty()) {
             return List.of();
         }
+        // First reads only: a retried message waited for its backoff on purpose.
+        messages.stream().filter(m -> m.readCount() == 1)
+                .forEach(m -> dispatchLatency.record(Duration.ofNanos((long) (m.waitedMillis() * 1_000_000))));
         List<StepTask> tasks = pgflow.startTasks(flowSlug, messages.stream().map(QueueMessage::msgId).toList(), workerId);
         tasks.forEach(task -> inFlight.put(task.msgId(), task));
         renewLeases(tasks);
@@ -193,6 +206,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
             return;
         }
         renewLeases(inFlight.values());
+        queueDepth.set(pgflow.queueLength(flowSlug));
         Boolean deprecated = jdbc.queryForObject(
                 "update pgflow.workers set last_heartbeat_at = clock_timestamp() where worker_id = ? returning deprecated_at is not null",
                 Boolean.class, workerId);

@@ -11,6 +11,8 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,6 +29,9 @@ import dev.langchain4j.model.chat.response.PartialResponse;
 import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.chat.response.StreamingHandle;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.chat.ChatStream;
@@ -51,11 +56,20 @@ public class RespondStep {
     private final StreamingChatModel answerModel;
     private final ChatStreams chatStreams;
     private final ModelInfo model;
+    private final Timer timeToFirstToken;
+    private final DistributionSummary tokensPerSecond;
 
-    public RespondStep(StreamingChatModel answerModel, ChatStreams chatStreams, ModelInfo model) {
+    public RespondStep(StreamingChatModel answerModel, ChatStreams chatStreams, ModelInfo model, MeterRegistry meters) {
         this.answerModel = answerModel;
         this.chatStreams = chatStreams;
         this.model = model;
+        this.timeToFirstToken = Timer.builder("gateway.chat.time.to.first.token")
+                .description("From POST /api/chat to the answer's first token on the stream (streams held here)")
+                .publishPercentiles(0.5, 0.99)
+                .register(meters);
+        this.tokensPerSecond = DistributionSummary.builder("gateway.chat.tokens.per.second")
+                .description("Answer tokens per second, first token to last")
+                .register(meters);
     }
 
     public Map<String, Object> respond(JsonNode input, UUID runId, int attempt) throws Exception {
@@ -69,6 +83,8 @@ public class RespondStep {
         }
         String textId = "text-" + runId + "-" + attempt;
         StringBuilder answer = new StringBuilder();
+        AtomicInteger tokens = new AtomicInteger();
+        AtomicLong firstTokenNanos = new AtomicLong();
         CompletableFuture<ChatResponse> done = new CompletableFuture<>();
         AtomicReference<StreamingHandle> handle = new AtomicReference<>();
 
@@ -85,6 +101,10 @@ public class RespondStep {
                     // Cancelled before the provider's first token gave us its handle.
                     context.streamingHandle().cancel();
                     return;
+                }
+                if (tokens.getAndIncrement() == 0) {
+                    firstTokenNanos.set(System.nanoTime());
+                    stream.ifPresent(s -> timeToFirstToken.record(Duration.ofNanos(firstTokenNanos.get() - s.createdAtNanos())));
                 }
                 answer.append(partial.text());
                 stream.ifPresent(s -> s.sendText(textId, partial.text()));
@@ -126,6 +146,10 @@ public class RespondStep {
             // A stream cut off without its final chunk can look complete; an answer with no finish reason is not.
             throw new IllegalStateException("the model's stream ended without finishing after " + answer.length()
                     + " characters" + (answer.length() > 0 ? "; text so far: " + answer : ""));
+        }
+        long streamingNanos = System.nanoTime() - firstTokenNanos.get();
+        if (tokens.get() > 1 && streamingNanos > 0) {
+            tokensPerSecond.record(tokens.get() * 1e9 / streamingNanos);
         }
         String text = answer.length() > 0 ? answer.toString() : response.aiMessage().text();
         Map<String, Object> output = new LinkedHashMap<>();

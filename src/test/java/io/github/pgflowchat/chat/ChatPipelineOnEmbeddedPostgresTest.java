@@ -95,5 +95,8 @@ class ChatPipelineOnEmbeddedPostgresTest {
                 HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).contains("gateway_worker_task_duration_seconds_count{outcome=\"completed\",step=\"respond\"}");
         assertThat(metrics).contains("gateway_chat_streams_active");
+        assertThat(metrics).contains("gateway_chat_time_to_first_token_seconds_count").contains("gateway_chat_tokens_per_second_count")
+                .contains("gateway_worker_dispatch_latency_seconds_count").contains("gateway_queue_depth")
+                .contains("gateway_worker_tasks_in_flight");
     }
 }
