@@ -1,17 +1,9 @@
 package io.github.pgflowchat.bench;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -28,6 +20,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
+import io.github.pgflowchat.support.PacedOpenAi;
 
 /**
  * Per-token latency and time to first token through the gateway, against the same token stream read directly from
@@ -46,7 +39,7 @@ public final class StreamingBenchmark {
     private static final int RUNS = 20;
 
     public static void main(String[] args) throws Exception {
-        try (CadenceProvider provider = new CadenceProvider(TOKENS, CADENCE_MS)) {
+        try (PacedOpenAi provider = new PacedOpenAi(TOKENS, CADENCE_MS)) {
             ConfigurableApplicationContext app = new SpringApplication(Application.class).run(
                     "--server.port=0",
                     "--gateway.llm.provider=openai",
@@ -89,7 +82,7 @@ public final class StreamingBenchmark {
     }
 
     /** The provider's stream read directly, as LangChain4j reads it. */
-    private static Sample direct(HttpClient http, CadenceProvider provider) throws Exception {
+    private static Sample direct(HttpClient http, PacedOpenAi provider) throws Exception {
         long start = System.nanoTime();
         HttpRequest request = HttpRequest.newBuilder(URI.create(provider.baseUrl() + "/chat/completions"))
                 .header("Content-Type", "application/json")
@@ -103,7 +96,7 @@ public final class StreamingBenchmark {
                     long now = System.nanoTime();
                     String token = JSON.readTree(line.substring(6)).path("choices").path(0).path("delta").path("content").asText("");
                     if (!token.isEmpty()) {
-                        latencies.add(latencyMs(token, now));
+                        latencies.add(PacedOpenAi.latencyMillis(token, now));
                         first = first < 0 ? (now - start) / 1e6 : first;
                     }
                 }
@@ -120,7 +113,7 @@ public final class StreamingBenchmark {
         ChatClient.StreamResponse response = gateway.postChat(ChatClient.chatBody(chatId, "How do I run the tests?"), event -> {
             if ("text-delta".equals(event.type())) {
                 long now = System.nanoTime();
-                latencies.add(latencyMs(event.json().path("delta").asText(), now));
+                latencies.add(PacedOpenAi.latencyMillis(event.json().path("delta").asText(), now));
                 first[0] = first[0] < 0 ? (now - start) / 1e6 : first[0];
             }
         });
@@ -137,12 +130,6 @@ public final class StreamingBenchmark {
             throw new IllegalStateException("expected " + TOKENS + " tokens, got " + latencies.size());
         }
         return new Sample(latencies, first, stepsWork);
-    }
-
-    /** A token reads "t<index>@<nanoTime when written> ". */
-    private static double latencyMs(String token, long arrivedNanos) {
-        long sent = Long.parseLong(token.strip().substring(token.strip().indexOf('@') + 1));
-        return (arrivedNanos - sent) / 1e6;
     }
 
     private static double percentile(List<Double> values, double p) {
@@ -167,88 +154,5 @@ public final class StreamingBenchmark {
         double steps = percentile(stepsWork, 50);
         System.out.printf(Locale.ROOT, "| time to first token p50 | %.1f ms | %.1f ms (search + analyze: %.1f ms) | %+.1f ms overhead |%n",
                 directTtft, gatewayTtft, steps, gatewayTtft - steps - directTtft);
-    }
-
-    /** An OpenAI-compatible streaming endpoint that writes one timestamped token every {@code cadenceMs}. */
-    static final class CadenceProvider implements AutoCloseable {
-        private static final String ANALYSIS = "{\\\"intent\\\":\\\"how-to\\\",\\\"keyTerms\\\":[\\\"tests\\\"],\\\"sources\\\":[1],\\\"summary\\\":\\\"x\\\"}";
-
-        private final ServerSocket server;
-        private final int tokens;
-        private final int cadenceMs;
-
-        CadenceProvider(int tokens, int cadenceMs) throws IOException {
-            this.tokens = tokens;
-            this.cadenceMs = cadenceMs;
-            this.server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
-            Thread acceptor = new Thread(() -> {
-                while (!server.isClosed()) {
-                    try {
-                        Socket socket = server.accept();
-                        Thread handler = new Thread(() -> handle(socket), "cadence-provider-request");
-                        handler.setDaemon(true);
-                        handler.start();
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            }, "cadence-provider");
-            acceptor.setDaemon(true);
-            acceptor.start();
-        }
-
-        String baseUrl() {
-            return "http://127.0.0.1:" + server.getLocalPort() + "/v1";
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-        }
-
-        private void handle(Socket socket) {
-            try (socket) {
-                InputStream in = socket.getInputStream();
-                ByteArrayOutputStream head = new ByteArrayOutputStream();
-                while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-                    int b = in.read();
-                    if (b < 0) {
-                        return;
-                    }
-                    head.write(b);
-                }
-                int contentLength = 0;
-                for (String line : head.toString(StandardCharsets.ISO_8859_1).split("\r\n")) {
-                    if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
-                        contentLength = Integer.parseInt(line.substring("content-length:".length()).strip());
-                    }
-                }
-                String body = new String(in.readNBytes(contentLength), StandardCharsets.UTF_8);
-                OutputStream out = socket.getOutputStream();
-                if (!body.replace(" ", "").contains("\"stream\":true")) {
-                    byte[] json = ("{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"bench\",\"choices\":[{\"index\":0,"
-                            + "\"message\":{\"role\":\"assistant\",\"content\":\"" + ANALYSIS + "\"},\"finish_reason\":\"stop\"}]}")
-                            .getBytes(StandardCharsets.UTF_8);
-                    out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + json.length
-                            + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-                    out.write(json);
-                    out.flush();
-                    return;
-                }
-                out.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.UTF_8));
-                for (int i = 0; i < tokens; i++) {
-                    Thread.sleep(cadenceMs);
-                    String chunk = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\","
-                            + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"t" + i + "@" + System.nanoTime() + " \"},\"finish_reason\":null}]}\n\n";
-                    out.write(chunk.getBytes(StandardCharsets.UTF_8));
-                    out.flush();
-                }
-                out.write(("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\","
-                        + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
-                out.flush();
-            } catch (IOException | InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 }

@@ -28,7 +28,7 @@ import org.springframework.test.context.DynamicPropertySource;
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
-import io.github.pgflowchat.support.SlowOpenAi;
+import io.github.pgflowchat.support.PacedOpenAi;
 
 /**
  * A client that goes away for good: after the grace period the provider's stream is cancelled (the provider sees the
@@ -44,12 +44,13 @@ import io.github.pgflowchat.support.SlowOpenAi;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClientDisconnectTest {
 
-    static SlowOpenAi provider;
+    static PacedOpenAi provider;
 
     @DynamicPropertySource
     static void slowProvider(DynamicPropertyRegistry registry) throws Exception {
         EmbeddedPostgresDirectory.register(registry);
-        provider = new SlowOpenAi();
+        // A minute of answer, a token every 100 ms: long enough to walk away from.
+        provider = new PacedOpenAi(600, 100);
         registry.add("gateway.llm.openai.base-url", provider::baseUrl);
     }
 

@@ -8,25 +8,29 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * An OpenAI-compatible chat completions endpoint on a local socket that streams its answer slowly (one chunk every
- * 100 ms, for a minute) and notices when the client closes the connection, which MockWebServer does not report.
- * Non-streaming requests (the analysis) get a small JSON completion at once.
+ * An OpenAI-compatible chat completions endpoint on a local socket that streams its answer at a fixed pace: one
+ * token every {@code cadenceMs}, each reading {@code t<index>@<System.nanoTime() when written> } so a client in the
+ * same JVM knows its latency. It notices a client that closes the connection mid-answer, which MockWebServer does not
+ * report. Non-streaming requests (the analysis) get a small JSON completion at once.
  */
-public final class SlowOpenAi implements AutoCloseable {
+public final class PacedOpenAi implements AutoCloseable {
 
     private static final String ANALYSIS = "{\\\"intent\\\":\\\"how-to\\\",\\\"keyTerms\\\":[\\\"tests\\\"],\\\"sources\\\":[1],\\\"summary\\\":\\\"x\\\"}";
 
     private final ServerSocket server;
-    private final CountDownLatch streamStarted = new CountDownLatch(1);
+    private final int tokens;
+    private final int cadenceMs;
     private final CountDownLatch clientClosed = new CountDownLatch(1);
-    private final Thread acceptor;
 
-    public SlowOpenAi() throws IOException {
-        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        acceptor = new Thread(this::acceptLoop, "slow-openai");
+    public PacedOpenAi(int tokens, int cadenceMs) throws IOException {
+        this.tokens = tokens;
+        this.cadenceMs = cadenceMs;
+        this.server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(this::acceptLoop, "paced-openai");
         acceptor.setDaemon(true);
         acceptor.start();
     }
@@ -35,13 +39,15 @@ public final class SlowOpenAi implements AutoCloseable {
         return "http://127.0.0.1:" + server.getLocalPort() + "/v1";
     }
 
-    public CountDownLatch streamStarted() {
-        return streamStarted;
-    }
-
     /** Counted down when writing the streamed answer failed because the client had closed the connection. */
     public CountDownLatch clientClosed() {
         return clientClosed;
+    }
+
+    /** The latency of a token as written by this server, from the moment it arrived ({@link System#nanoTime()}). */
+    public static double latencyMillis(String token, long arrivedNanos) {
+        String text = token.strip();
+        return (arrivedNanos - Long.parseLong(text.substring(text.indexOf('@') + 1))) / 1e6;
     }
 
     @Override
@@ -53,7 +59,7 @@ public final class SlowOpenAi implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket socket = server.accept();
-                Thread handler = new Thread(() -> handle(socket), "slow-openai-request");
+                Thread handler = new Thread(() -> handle(socket), "paced-openai-request");
                 handler.setDaemon(true);
                 handler.start();
             } catch (IOException e) {
@@ -76,38 +82,44 @@ public final class SlowOpenAi implements AutoCloseable {
             }
             int contentLength = 0;
             for (String line : head.toString(StandardCharsets.ISO_8859_1).split("\r\n")) {
-                if (line.toLowerCase().startsWith("content-length:")) {
+                if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
                     contentLength = Integer.parseInt(line.substring("content-length:".length()).strip());
                 }
             }
             String body = new String(in.readNBytes(contentLength), StandardCharsets.UTF_8);
             OutputStream out = socket.getOutputStream();
             if (!body.replace(" ", "").contains("\"stream\":true")) {
-                String json = "{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"slow\",\"choices\":[{\"index\":0,"
-                        + "\"message\":{\"role\":\"assistant\",\"content\":\"" + ANALYSIS + "\"},\"finish_reason\":\"stop\"}]}";
-                byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-                out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + bytes.length
+                byte[] json = ("{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"paced\",\"choices\":[{\"index\":0,"
+                        + "\"message\":{\"role\":\"assistant\",\"content\":\"" + ANALYSIS + "\"},\"finish_reason\":\"stop\"}]}")
+                        .getBytes(StandardCharsets.UTF_8);
+                out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + json.length
                         + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-                out.write(bytes);
+                out.write(json);
                 out.flush();
                 return;
             }
             out.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.UTF_8));
             out.flush();
-            streamStarted.countDown();
             try {
-                for (int i = 0; i < 600; i++) {
-                    String chunk = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"slow\","
-                            + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word" + i + " \"},\"finish_reason\":null}]}\n\n";
-                    out.write(chunk.getBytes(StandardCharsets.UTF_8));
+                for (int i = 0; i < tokens; i++) {
+                    Thread.sleep(cadenceMs);
+                    out.write(chunk("{\"content\":\"t" + i + "@" + System.nanoTime() + " \"}", "null"));
                     out.flush();
-                    Thread.sleep(100);
                 }
+                out.write(chunk("{}", "\"stop\""));
+                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                out.flush();
             } catch (IOException e) {
                 clientClosed.countDown();
             }
         } catch (IOException | InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static byte[] chunk(String delta, String finishReason) {
+        return ("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"paced\","
+                + "\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"finish_reason\":" + finishReason + "}]}\n\n")
+                .getBytes(StandardCharsets.UTF_8);
     }
 }
