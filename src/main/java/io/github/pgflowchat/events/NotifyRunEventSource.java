@@ -6,7 +6,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.springframework.beans.factory.annotation.Value;
@@ -16,6 +15,7 @@ import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.db.PgNotificationListener;
+import io.github.pgflowchat.db.StoredJson;
 import io.github.pgflowchat.realtime.RealtimeRunEventSource;
 
 /**
@@ -65,7 +65,7 @@ class NotifyRunEventSource implements RunEventSource {
     }
 
     private void onNotification(String notification) {
-        JsonNode message = readJson(notification);
+        JsonNode message = StoredJson.read(json, notification, "a realtime_broadcast notification");
         String topic = message.path("topic").asText("");
         if (!topic.startsWith(TOPIC_PREFIX)) {
             return;
@@ -78,14 +78,6 @@ class NotifyRunEventSource implements RunEventSource {
 
     private void catchUpAll() {
         subscriptions.values().forEach(RunSubscription::catchUp);
-    }
-
-    private JsonNode readJson(String text) {
-        try {
-            return json.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("realtime.messages holds a payload that is not JSON", e);
-        }
     }
 
     /** Delivers the run's stored events past the last one delivered; only the notification thread calls it. */
@@ -103,7 +95,7 @@ class NotifyRunEventSource implements RunEventSource {
             jdbc.query("select id, event, payload::text as payload from realtime.messages where topic = ? and id > ? order by id",
                     rs -> {
                         lastDeliveredId = rs.getLong("id");
-                        consumer.accept(new RunEvent(runId, rs.getString("event"), readJson(rs.getString("payload"))));
+                        consumer.accept(new RunEvent(runId, rs.getString("event"), StoredJson.read(json, rs.getString("payload"), "a realtime.messages payload")));
                     },
                     TOPIC_PREFIX + runId, lastDeliveredId);
         }

@@ -12,7 +12,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -27,6 +26,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.db.StoredJson;
 import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.events.RunEventSource;
 
@@ -164,7 +164,7 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
                 if (state == null) {
                     return;
                 }
-                for (Map.Entry<String, JsonNode> event : impliedEvents(readJson(state), outputs()).entrySet()) {
+                for (Map.Entry<String, JsonNode> event : impliedEvents(StoredJson.read(json, state, "pgflow.get_run_with_states"), outputs()).entrySet()) {
                     deliver(event.getKey(), event.getValue());
                 }
             } catch (RuntimeException e) {
@@ -175,7 +175,7 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
         private Map<String, JsonNode> outputs() {
             Map<String, JsonNode> outputs = new java.util.HashMap<>();
             jdbc.query(TASK_OUTPUTS, rs -> {
-                outputs.put(rs.getString("step_slug"), readJson(rs.getString("output")));
+                outputs.put(rs.getString("step_slug"), StoredJson.read(json, rs.getString("output"), "a step output"));
             }, runId);
             return outputs;
         }
@@ -223,14 +223,6 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
 
         private ObjectNode runEvent(String eventType, String status) {
             return json.createObjectNode().put("event_type", eventType).put("run_id", runId.toString()).put("status", status);
-        }
-    }
-
-    private JsonNode readJson(String text) {
-        try {
-            return json.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("pgflow returned text that is not JSON", e);
         }
     }
 }

@@ -5,13 +5,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.db.StoredJson;
 import io.github.pgflowchat.pgflow.StepInvoker;
 import io.github.pgflowchat.web.ApiException;
 
@@ -41,30 +41,15 @@ public class RunRetries {
         if (!"failed".equals(status)) {
             throw new ApiException(409, "run_not_failed", "Run " + runId + " is " + status + "; only a failed run can be retried.");
         }
-        Map<String, Object> input = readMap((String) runs.get(0).get("input"));
+        Map<String, Object> input = json.convertValue(StoredJson.read(json, (String) runs.get(0).get("input"), "a run input"),
+                new TypeReference<LinkedHashMap<String, Object>>() { });
         Map<String, JsonNode> reuse = new LinkedHashMap<>();
         jdbc.query("select step_slug, output::text as output from pgflow.step_tasks where run_id = ?::uuid and status = 'completed' and task_index = 0",
                 rs -> {
-                    reuse.put(rs.getString("step_slug"), readTree(rs.getString("output")));
+                    reuse.put(rs.getString("step_slug"), StoredJson.read(json, rs.getString("output"), "a step output"));
                 }, runId);
         input.put(StepInvoker.REUSE, reuse);
         input.put("retryOf", UUID.fromString(runId).toString());
         return input;
-    }
-
-    private Map<String, Object> readMap(String text) {
-        try {
-            return json.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() { });
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a run input that is not a JSON object", e);
-        }
-    }
-
-    private JsonNode readTree(String text) {
-        try {
-            return json.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a step output that is not JSON", e);
-        }
     }
 }
