@@ -16,13 +16,13 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.ProducerTemplate;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.context.event.EventListener;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.events.RunEventSource;
 import io.github.pgflowchat.llm.ModelInfo;
-import io.github.pgflowchat.pgflow.TaskAttemptFailed;
+import io.github.pgflowchat.pgflow.PgflowWorker;
+import io.github.pgflowchat.pgflow.PgflowWorkerRoutes;
 import io.github.pgflowchat.web.ApiException;
 
 /**
@@ -48,11 +48,13 @@ public class ChatStreams {
     private final List<String> stepSlugs;
     private final ScheduledExecutorService scheduler;
     private final ChatLimits.Properties limits;
+    private final PgflowWorker worker;
 
     public ChatStreams(RunEventSource events, ProducerTemplate producer, ObjectMapper json, ChatProperties properties,
                        ModelInfo model, JdbcTemplate jdbc, @Value("${gateway.flow-slug}") String flowSlug,
-                       MeterRegistry meters, ChatLimits.Properties limits) {
+                       MeterRegistry meters, ChatLimits.Properties limits, PgflowWorker worker) {
         this.limits = limits;
+        this.worker = worker;
         this.events = events;
         this.producer = producer;
         this.json = json;
@@ -77,8 +79,8 @@ public class ChatStreams {
 
     /**
      * Opens the stream of a new run and returns the named parameters of {@code sql/start_flow.sql}. The run input
-     * keeps what the user sent (chat id, message, recent turns) and the owner's id, so nothing depends on this
-     * process staying alive.
+     * keeps what the user sent (chat id, message, recent turns), the owner's id and the worker of the instance holding
+     * the stream, so nothing depends on this process staying alive.
      */
     public Map<String, Object> open(ChatRequest request, String userId) {
         Map<String, Object> input = new LinkedHashMap<>();
@@ -105,8 +107,10 @@ public class ChatStreams {
         }
         UUID runId = UUID.randomUUID();
         ChatStream stream = new ChatStream(runId, chatId, userId, json, properties.keepAliveInterval(), properties.maxStreamDuration());
-        RunEventSource.Subscription subscription = events.subscribe(runId,
-                event -> producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream));
+        RunEventSource.Subscription subscription = events.subscribe(runId, event -> {
+            producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream);
+            producer.sendBody(PgflowWorkerRoutes.CLAIM_FOR_STREAM, event);
+        });
         String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
             subscription.close();
@@ -133,6 +137,8 @@ public class ChatStreams {
             stream.updateStep(step, Map.of("status", "waiting"));
         }
 
+        // The answer's tokens can reach this stream only from this instance: its worker runs the streamed steps.
+        input.put("streamWorkerId", worker.workerId().toString());
         Map<String, Object> parameters = new LinkedHashMap<>();
         parameters.put("flowSlug", flowSlug);
         parameters.put("runId", runId.toString());
@@ -184,22 +190,6 @@ public class ChatStreams {
 
     private static String chatKey(String userId, String chatId) {
         return userId + "\u0000" + chatId;
-    }
-
-    /** An attempt failed and pgflow will run it again: the step's part says so (pgflow broadcasts nothing for it). */
-    @EventListener
-    public void onTaskAttemptFailed(TaskAttemptFailed failure) {
-        if (!failure.willRetry()) {
-            return;
-        }
-        find(failure.runId()).ifPresent(stream -> {
-            Map<String, Object> changes = new LinkedHashMap<>();
-            changes.put("status", "retrying");
-            changes.put("attempt", failure.attempt() + 1);
-            changes.put("maxAttempts", failure.maxAttempts());
-            changes.put("error", failure.error());
-            stream.updateStep(failure.stepSlug(), changes);
-        });
     }
 
     /** The run could not be started: the stream never reached a client and goes away. */

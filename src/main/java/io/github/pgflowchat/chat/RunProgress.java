@@ -42,6 +42,16 @@ public class RunProgress {
         stream.updateStep(event.stepSlug(), changes);
     }
 
+    /** An attempt failed and pgflow will run the step again: the coming attempt, of how many, and why. */
+    public void stepRetrying(ChatStream stream, RunEvent event) {
+        Map<String, Object> changes = new LinkedHashMap<>();
+        changes.put("status", "retrying");
+        changes.put("attempt", event.payload().path("attempt").asInt());
+        changes.put("maxAttempts", event.payload().path("max_attempts").asInt());
+        changes.put("error", event.payload().path("error_message").asText("no reason recorded"));
+        stream.updateStep(event.stepSlug(), changes);
+    }
+
     public void stepFailed(ChatStream stream, RunEvent event) {
         String reason = event.payload().path("error_message").asText("no reason recorded");
         Map<String, Object> changes = new LinkedHashMap<>();

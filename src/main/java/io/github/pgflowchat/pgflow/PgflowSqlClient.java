@@ -47,9 +47,11 @@ public class PgflowSqlClient {
 
     /** Reads up to {@code batchSize} visible messages and hides them for {@code visibilityTimeout} seconds. */
     public List<QueueMessage> readMessages(String queueName, int visibilityTimeout, int batchSize) {
-        return jdbc.query("select msg_id, read_ct, extract(epoch from clock_timestamp() - enqueued_at) * 1000 as waited_ms"
+        return jdbc.query("select msg_id, read_ct, extract(epoch from clock_timestamp() - enqueued_at) * 1000 as waited_ms,"
+                        + " message ->> 'run_id' as run_id, message ->> 'step_slug' as step_slug"
                         + " from pgmq.read(queue_name => ?, vt => ?, qty => ?)",
-                (rs, i) -> new QueueMessage(rs.getLong("msg_id"), rs.getInt("read_ct"), rs.getDouble("waited_ms")),
+                (rs, i) -> new QueueMessage(rs.getLong("msg_id"), rs.getInt("read_ct"), rs.getDouble("waited_ms"),
+                        UUID.fromString(rs.getString("run_id")), rs.getString("step_slug")),
                 queueName, visibilityTimeout, batchSize);
     }
 
@@ -74,6 +76,38 @@ public class PgflowSqlClient {
         });
     }
 
+    /**
+     * The message of a run's queued task of one step, if it is still queued: what an instance passes to start_tasks
+     * to claim, without reading the queue, a task it must run itself.
+     */
+    public List<Long> queuedMessage(UUID runId, String stepSlug) {
+        return jdbc.queryForList("select message_id from pgflow.step_tasks where run_id = ? and step_slug = ? and status = 'queued'",
+                Long.class, runId, stepSlug);
+    }
+
+    /**
+     * Of the given runs, those whose chat stream is held by another worker that is alive: registered, not stopped, and
+     * with a heartbeat within {@code aliveWithinSeconds}. The stream's worker is the run input's {@code streamWorkerId}.
+     */
+    public List<UUID> runsStreamedByOtherLiveWorkers(List<UUID> runIds, UUID workerId, long aliveWithinSeconds) {
+        return jdbc.execute((ConnectionCallback<List<UUID>>) connection -> {
+            Array ids = connection.createArrayOf("uuid", runIds.toArray());
+            try {
+                return jdbc.queryForList("""
+                        select r.run_id
+                          from pgflow.runs r
+                          join pgflow.workers w on w.worker_id::text = r.input ->> 'streamWorkerId'
+                         where r.run_id = any(?::uuid[])
+                           and w.worker_id <> ?
+                           and w.deprecated_at is null
+                           and w.last_heartbeat_at > now() - make_interval(secs => ?)
+                        """, UUID.class, ids, workerId, aliveWithinSeconds);
+            } finally {
+                ids.free();
+            }
+        });
+    }
+
     public void completeTask(StepTask task, JsonNode output) {
         jdbc.query("select 1 from pgflow.complete_task(run_id => ?::uuid, step_slug => ?::text, task_index => ?::int, output => ?::jsonb)",
                 rs -> { },
@@ -84,6 +118,28 @@ public class PgflowSqlClient {
         jdbc.query("select 1 from pgflow.fail_task(run_id => ?::uuid, step_slug => ?::text, task_index => ?::int, error_message => ?::text)",
                 rs -> { },
                 task.runId(), task.stepSlug(), task.taskIndex(), errorMessage);
+    }
+
+    /**
+     * Fails an attempt and, when pgflow queued the task again, broadcasts {@code step:retrying} on the run's topic in
+     * the same transaction: pgflow 0.8.1 broadcasts nothing for a retry, and the chat stream showing the run may be
+     * on another instance. The event name carries the attempt, so every retry is an event of its own.
+     */
+    public void failTaskAndAnnounceRetry(StepTask task, String errorMessage) {
+        transaction.executeWithoutResult(status -> {
+            failTask(task, errorMessage);
+            jdbc.query("""
+                    select realtime.send(
+                               jsonb_build_object('event_type', 'step:retrying', 'run_id', t.run_id, 'step_slug', t.step_slug,
+                                                  'status', 'retrying', 'attempt', t.attempts_count + 1,
+                                                  'max_attempts', ?::int, 'error_message', t.error_message),
+                               concat('step:', t.step_slug, ':retrying:', t.attempts_count + 1),
+                               concat('pgflow:run:', t.run_id),
+                               false)
+                      from pgflow.step_tasks t
+                     where t.run_id = ?::uuid and t.step_slug = ? and t.task_index = ? and t.status = 'queued'
+                    """, rs -> { }, task.maxAttempts(), task.runId(), task.stepSlug(), task.taskIndex());
+        });
     }
 
     /**

@@ -1,7 +1,9 @@
 package io.github.pgflowchat.pgflow;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -9,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -17,7 +20,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.InitializingBean;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
@@ -73,14 +75,12 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final Map<Long, StepTask> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong queueDepth = new AtomicLong();
     private final Timer dispatchLatency;
+    private final Counter tasksLeftToStreams;
     private final MeterRegistry meters;
-    private final ApplicationEventPublisher events;
     private volatile boolean registered;
 
     public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, WorkerProperties properties,
-                        @Value("${gateway.flow-slug}") String flowSlug, MeterRegistry meters,
-                        ApplicationEventPublisher events) {
-        this.events = events;
+                        @Value("${gateway.flow-slug}") String flowSlug, MeterRegistry meters) {
         this.pgflow = pgflow;
         this.jdbc = jdbc;
         this.properties = properties;
@@ -92,6 +92,9 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         this.dispatchLatency = Timer.builder("gateway.worker.dispatch.latency")
                 .description("From a task's message being queued to this worker reading it (first reads)")
                 .publishPercentiles(0.5, 0.99)
+                .register(meters);
+        this.tasksLeftToStreams = Counter.builder("gateway.worker.tasks.left.to.stream")
+                .description("Streamed steps' messages read here and left to the instance holding the run's chat stream")
                 .register(meters);
         Gauge.builder("gateway.queue.depth", queueDepth, AtomicLong::get)
                 .description("Messages in the flow's pgmq queue, as of the last heartbeat")
@@ -146,10 +149,50 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         // First reads only: a retried message waited for its backoff on purpose.
         messages.stream().filter(m -> m.readCount() == 1)
                 .forEach(m -> dispatchLatency.record(Duration.ofNanos((long) (m.waitedMillis() * 1_000_000))));
-        List<StepTask> tasks = pgflow.startTasks(flowSlug, messages.stream().map(QueueMessage::msgId).toList(), workerId);
+        List<Long> claimable = leaveStreamedTasksToTheirStreams(messages);
+        return claimable.isEmpty() ? List.of() : start(claimable);
+    }
+
+    /**
+     * Claims a streamed step's task of a run whose chat stream this instance holds, as soon as pgflow queued it: the
+     * event that says so arrives here, and another instance that read the message first has left it alone.
+     */
+    public synchronized List<StepTask> claimForStream(UUID runId, String stepSlug) {
+        if (!registered || !properties.streamedSteps().contains(stepSlug) || properties.concurrency() <= inFlight.size()) {
+            return List.of();
+        }
+        List<Long> message = pgflow.queuedMessage(runId, stepSlug);
+        return message.isEmpty() ? List.of() : start(message);
+    }
+
+    private List<StepTask> start(List<Long> msgIds) {
+        List<StepTask> tasks = pgflow.startTasks(flowSlug, msgIds, workerId);
         tasks.forEach(task -> inFlight.put(task.msgId(), task));
         renewLeases(tasks);
         return tasks;
+    }
+
+    /**
+     * A streamed step's tokens must come from the instance holding the run's chat stream. Its messages read here for
+     * runs whose stream another live instance holds are hidden for the handoff and left to that instance; the rest
+     * are returned to claim. A stream's instance that died is not waited for: its runs' tasks run here.
+     */
+    private List<Long> leaveStreamedTasksToTheirStreams(List<QueueMessage> messages) {
+        List<UUID> streamedRuns = messages.stream().filter(m -> properties.streamedSteps().contains(m.stepSlug()))
+                .map(QueueMessage::runId).toList();
+        List<UUID> heldElsewhere = streamedRuns.isEmpty() ? List.of()
+                : pgflow.runsStreamedByOtherLiveWorkers(streamedRuns, workerId, properties.deadWorkerAfter().toSeconds());
+        List<Long> left = new ArrayList<>();
+        List<Long> claimable = new ArrayList<>();
+        for (QueueMessage message : messages) {
+            boolean leave = properties.streamedSteps().contains(message.stepSlug()) && heldElsewhere.contains(message.runId());
+            (leave ? left : claimable).add(message.msgId());
+        }
+        if (!left.isEmpty()) {
+            pgflow.setVisibility(flowSlug, left, Collections.nCopies(left.size(), (int) properties.streamHandoff().toSeconds()));
+            tasksLeftToStreams.increment(left.size());
+        }
+        return claimable;
     }
 
     /** A message stays hidden for the lease, or up to its step's timeout + 2 s if that comes first. */
@@ -179,12 +222,9 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         if (cancelled) {
             pgflow.failTaskWithoutRetry(task, message);
         } else {
-            pgflow.failTask(task, message);
+            pgflow.failTaskAndAnnounceRetry(task, message);
         }
-        int maxAttempts = cancelled ? task.attempt() : task.maxAttempts();
-        TaskAttemptFailed failure = new TaskAttemptFailed(task.runId(), task.stepSlug(), task.attempt(), maxAttempts, message);
-        record(task, failure.willRetry() ? "retried" : "failed");
-        events.publishEvent(failure);
+        record(task, !cancelled && task.attempt() < task.maxAttempts() ? "retried" : "failed");
     }
 
     private void record(StepTask task, String outcome) {

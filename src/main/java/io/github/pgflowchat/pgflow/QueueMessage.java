@@ -1,8 +1,11 @@
 package io.github.pgflowchat.pgflow;
 
+import java.util.UUID;
+
 /**
- * A message read from a flow's pgmq queue; pgflow's rows, not the message body, say which task it is.
- * {@code waitedMillis}: how long it had been in the queue when it was read (database clock).
+ * A message read from a flow's pgmq queue, with the run and step its body names (pgflow's rows say which task it
+ * is; the body is read only to decide which instance claims it). {@code waitedMillis}: how long it had been in the
+ * queue when it was read (database clock).
  */
-public record QueueMessage(long msgId, int readCount, double waitedMillis) {
+public record QueueMessage(long msgId, int readCount, double waitedMillis, UUID runId, String stepSlug) {
 }

@@ -1,6 +1,7 @@
 package io.github.pgflowchat.pgflow;
 
 import java.time.Duration;
+import java.util.List;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
@@ -14,11 +15,15 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param deadWorkerAfter        a started task whose worker has sent no heartbeat for this long goes back to pgflow
  *                               (fail_task)
  * @param stalledSweepInterval   how often stalled tasks are looked for
+ * @param streamedSteps          steps whose tokens go to the run's chat stream: their task runs on the instance that
+ *                               holds that stream while that instance is alive (docs/decisions/0007)
+ * @param streamHandoff          how long another instance hides a streamed step's message it read, leaving the task
+ *                               to the stream's instance
  */
 @ConfigurationProperties("gateway.worker")
 public record WorkerProperties(int concurrency, int readVisibilitySeconds, Duration fallbackPollInterval,
                                Duration heartbeatInterval, Duration visibilityLease, Duration deadWorkerAfter,
-                               Duration stalledSweepInterval) {
+                               Duration stalledSweepInterval, List<String> streamedSteps, Duration streamHandoff) {
 
     public WorkerProperties {
         if (concurrency < 1) {
@@ -27,6 +32,10 @@ public record WorkerProperties(int concurrency, int readVisibilitySeconds, Durat
         // Otherwise a live worker would lose its lease, or be taken for dead, between two heartbeats.
         requireTwoHeartbeats("visibility-lease", visibilityLease, heartbeatInterval);
         requireTwoHeartbeats("dead-worker-after", deadWorkerAfter, heartbeatInterval);
+        streamedSteps = streamedSteps == null ? List.of() : List.copyOf(streamedSteps);
+        if (streamHandoff == null || streamHandoff.toSeconds() < 1) {
+            throw new IllegalArgumentException("gateway.worker.stream-handoff must be at least 1s (pgmq hides messages by the second)");
+        }
     }
 
     private static void requireTwoHeartbeats(String name, Duration value, Duration heartbeatInterval) {
