@@ -41,7 +41,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     // A started task is stalled when the worker that claimed it stopped its heartbeat (it died or lost the
     // database), was stopped, is unknown, or when the task has outlived its step timeout by the grace period.
-    // Message visibility cannot tell this: any worker's read hides a visible message again.
+    // Message visibility cannot tell this: any worker's read hides a visible message again. This worker never takes
+    // itself for dead: after an outage its sweep may run before its heartbeat, while it still holds its tasks.
     private static final String REQUEUE_STALLED = """
             with stalled as (
                 select t.run_id, t.step_slug, t.task_index,
@@ -59,7 +60,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
                    and (t.started_at < now() - make_interval(secs => coalesce(s.opt_timeout, f.opt_timeout) + ?)
                         or w.worker_id is null
                         or w.deprecated_at is not null
-                        or w.last_heartbeat_at < now() - make_interval(secs => ?))
+                        or (w.worker_id <> ? and w.last_heartbeat_at < now() - make_interval(secs => ?)))
                    for update of t skip locked
             )
             select stalled.run_id, stalled.step_slug, stalled.reason
@@ -261,6 +262,6 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     void requeueStalledTasks() {
         jdbc.query(REQUEUE_STALLED, rs -> {
             log.warn("Handed task {} of run {} back to pgflow: {}", rs.getString("step_slug"), rs.getString("run_id"), rs.getString("reason"));
-        }, STALLED_GRACE_SECONDS, flowSlug, STALLED_GRACE_SECONDS, properties.deadWorkerAfter().toSeconds());
+        }, STALLED_GRACE_SECONDS, flowSlug, STALLED_GRACE_SECONDS, workerId, properties.deadWorkerAfter().toSeconds());
     }
 }

@@ -1,6 +1,12 @@
 package io.github.pgflowchat.pgflow;
 
+import org.apache.camel.Exchange;
+import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.model.errorhandler.DefaultErrorHandlerDefinition;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.RecoverableDataAccessException;
+import org.springframework.dao.TransientDataAccessException;
 import org.springframework.stereotype.Component;
 
 /**
@@ -17,6 +23,9 @@ public class PgflowWorkerRoutes extends RouteBuilder {
     public static final String CLAIM_FOR_STREAM = "seda:pgflow-claim-for-stream";
     static final String TASKS = "seda:pgflow-tasks";
     private static final String DISPATCH = "direct:pgflow-dispatch-tasks";
+    private static final String COMPLETE_TASK = "direct:pgflow-complete-task";
+    private static final String FAIL_TASK = "direct:pgflow-fail-task";
+    private static final int END_TASK_REDELIVERIES = 20;
 
     @Override
     public void configure() {
@@ -47,12 +56,46 @@ public class PgflowWorkerRoutes extends RouteBuilder {
                 .setProperty("task", body())
                 .doTry()
                     .bean(StepInvoker.class, "invoke")
-                    .bean(PgflowWorker.class, "completeTask(${exchangeProperty.task}, ${body})")
+                    .to(COMPLETE_TASK)
                 .doCatch(Exception.class)
-                    .bean(PgflowWorker.class, "failTask(${exchangeProperty.task}, ${exception})")
+                    .to(FAIL_TASK)
                 .doFinally()
                     .bean(PgflowWorker.class, "releaseSlot(${exchangeProperty.task})")
                     .to(WAKE_UP)
                 .end();
+
+        // A step's result is only in this process until pgflow has it: while the database is unreachable, keep
+        // trying to hand it over rather than lose it. The task stays in flight meanwhile, so its lease is renewed.
+        from(COMPLETE_TASK)
+                .routeId("pgflow-complete-task")
+                .errorHandler(untilTheDatabaseAnswers())
+                .bean(PgflowWorker.class, "completeTask(${exchangeProperty.task}, ${body})");
+
+        from(FAIL_TASK)
+                .routeId("pgflow-fail-task")
+                .errorHandler(untilTheDatabaseAnswers())
+                .bean(PgflowWorker.class, "failTask(${exchangeProperty.task}, ${exception})");
+    }
+
+    /**
+     * Redelivers on errors that say the database could not be reached (0.2 s, doubling up to 5 s, about 80 s in all);
+     * any other error goes back to the caller at once.
+     */
+    private DefaultErrorHandlerDefinition untilTheDatabaseAnswers() {
+        DefaultErrorHandlerDefinition handler = defaultErrorHandler()
+                .redeliveryDelay(200)
+                .useExponentialBackOff()
+                .backOffMultiplier(2)
+                .maximumRedeliveryDelay(5000)
+                .retryAttemptedLogLevel(LoggingLevel.WARN);
+        handler.setRetryWhilePredicate(exchange -> isDatabaseUnreachable(exchange.getException())
+                && exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class) < END_TASK_REDELIVERIES);
+        return handler;
+    }
+
+    /** Whether an error says the database was unreachable (no connection, or one lost mid-call). */
+    static boolean isDatabaseUnreachable(Throwable error) {
+        return error instanceof DataAccessResourceFailureException || error instanceof TransientDataAccessException
+                || error instanceof RecoverableDataAccessException;
     }
 }
