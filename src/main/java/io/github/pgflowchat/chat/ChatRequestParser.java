@@ -102,11 +102,27 @@ public class ChatRequestParser {
                 if (part.get("text").asText().indexOf('\u0000') >= 0) {
                     throw ApiException.badRequest("invalid_message", where + " contains a NUL character, which cannot be stored.");
                 }
+                if (hasUnpairedSurrogate(part.get("text").asText())) {
+                    // UTF-8 cannot encode half a surrogate pair: stored, it would silently become '?'.
+                    throw ApiException.badRequest("invalid_message", where + " contains an unpaired UTF-16 surrogate (\\ud800-\\udfff), which is not text.");
+                }
                 text.append(part.get("text").asText());
             }
         }
         String id = message.path("id").isTextual() ? message.path("id").asText() : null;
         return new ChatTurn(id, role.asText(), text.toString());
+    }
+
+    private static boolean hasUnpairedSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private JsonNode readJson(String body) {

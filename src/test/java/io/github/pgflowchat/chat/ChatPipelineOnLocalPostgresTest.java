@@ -308,6 +308,7 @@ class ChatPipelineOnLocalPostgresTest {
                 Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"robot\",\"parts\":[]}]}", 400, "invalid_message"),
                 Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":42}]}]}", 400, "invalid_message"),
                 Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\"a\\u0000b\"}]}]}", 400, "invalid_message"),
+                Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\"half \\ud83d pair\"}]}]}", 400, "invalid_message"),
                 Arguments.of("application/json", "{\"id\":42,\"messages\":[" + userMessage + "]}", 400, "invalid_field"),
                 Arguments.of("application/json", "{\"id\":\"c\",\"trigger\":\"resume\",\"messages\":[" + userMessage + "]}", 400, "invalid_trigger"),
                 Arguments.of("application/json", "{\"id\":\"c\",\"messages\":[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\"" + "x".repeat(8001) + "\"}]}]}", 413, "message_too_long"),
