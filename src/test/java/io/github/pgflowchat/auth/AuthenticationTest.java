@@ -7,6 +7,8 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import com.nimbusds.jose.JOSEObjectType;
@@ -181,6 +183,25 @@ class AuthenticationTest {
         CompletedChat.assertCompleted(response, carol, jdbc);
         assertThat(jdbc.queryForObject("select input ->> 'userId' from pgflow.runs where run_id = ?::uuid", String.class, response.runId()))
                 .isEqualTo("user-carol");
+    }
+
+    @Test
+    void theChatPageAndItsSettingsNeedNoTokenWhileDocumentsDo() throws Exception {
+        ChatClient anonymous = new ChatClient(port);
+        ChatClient.TextResponse page = anonymous.getText("/");
+        assertThat(page.status()).isEqualTo(200);
+        assertThat(page.header("content-type")).startsWith("text/html");
+        Matcher script = Pattern.compile("src=\"(/assets/[^\"]+\\.js)\"").matcher(page.body());
+        assertThat(script.find()).as("the page's script in %s", page.body()).isTrue();
+        assertThat(anonymous.getText(script.group(1)).status()).isEqualTo(200);
+        ChatClient.JsonResponse settings = anonymous.get("/api/config");
+        assertThat(settings.status()).isEqualTo(200);
+        assertThat(settings.body().path("authEnabled").asBoolean()).isTrue();
+
+        long documentId = jdbc.queryForObject("select min(id) from public.documents", Long.class);
+        assertThat(anonymous.get("/api/documents/" + documentId).status()).isEqualTo(401);
+        assertThat(new ChatClient(port, hs256(claims("user-dora").build(), SECRET)).getText("/api/documents/" + documentId).status())
+                .isEqualTo(200);
     }
 
     @Test
