@@ -39,7 +39,7 @@ export default function AssistantMessage({ message }) {
       {run && (
         <p className="run">
           run <code data-testid="run-id">{run.runId}</code>
-          {run.retryOf && <> (retry of <code>{run.retryOf}</code>)</>} · {run.model}
+          {run.retryOf && <> (retry of <code data-testid="retry-of">{run.retryOf}</code>)</>} · {run.model}
         </p>
       )}
       {steps.length > 0 && <StepList steps={steps} testIdPrefix="step" />}

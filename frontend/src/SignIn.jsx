@@ -34,7 +34,7 @@ export default function SignIn({ config, onSignedIn }) {
           Supabase access token (JWT)
           <textarea data-testid="token-input" rows={3} value={pasted} onChange={(event) => setPasted(event.target.value)} />
         </label>
-        <button type="submit" disabled={!pasted.trim()}>Use this token</button>
+        <button type="submit" data-testid="use-token" disabled={!pasted.trim()}>Use this token</button>
       </form>
       {config.supabaseUrl && config.supabaseAnonKey && (
         <form onSubmit={withPassword}>

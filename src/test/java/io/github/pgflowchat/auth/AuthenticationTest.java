@@ -3,6 +3,7 @@ package io.github.pgflowchat.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
@@ -39,8 +40,10 @@ import org.springframework.test.context.DynamicPropertySource;
 
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
+import io.github.pgflowchat.support.ChatPage;
 import io.github.pgflowchat.support.CompletedChat;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
+import io.github.pgflowchat.support.HeadlessChromium;
 
 /**
  * Supabase Auth JWTs through Spring Security's resource server: HS256 with the project secret and RS256 from the
@@ -202,6 +205,25 @@ class AuthenticationTest {
         assertThat(anonymous.get("/api/documents/" + documentId).status()).isEqualTo(401);
         assertThat(new ChatClient(port, hs256(claims("user-dora").build(), SECRET)).getText("/api/documents/" + documentId).status())
                 .isEqualTo(200);
+    }
+
+    @Test
+    void theChatPageAsksForATokenAndSendsItWithItsRequests() throws Exception {
+        try (HeadlessChromium chromium = new HeadlessChromium()) {
+            ChatPage page = new ChatPage(chromium.driver(), port);
+            page.open();
+            assertThat(chromium.driver().findElements(ChatPage.testId("question-input"))).as("no chat before sign-in").isEmpty();
+
+            chromium.driver().findElement(ChatPage.testId("token-input")).sendKeys(hs256(claims("user-erin").build(), SECRET));
+            chromium.driver().findElement(ChatPage.testId("use-token")).click();
+            page.waitUntil(Duration.ofSeconds(10), () -> !chromium.driver().findElements(ChatPage.testId("question-input")).isEmpty());
+            page.ask("How do I run the tests?");
+            page.waitForFinishedAnswer(Duration.ofSeconds(30));
+
+            String runId = page.lastAssistant().getAttribute("data-run-id");
+            assertThat(jdbc.queryForObject("select input ->> 'userId' from pgflow.runs where run_id = ?::uuid", String.class, runId))
+                    .isEqualTo("user-erin");
+        }
     }
 
     @Test

@@ -1,11 +1,10 @@
 package io.github.pgflowchat.page;
 
+import static io.github.pgflowchat.support.ChatPage.attribute;
+import static io.github.pgflowchat.support.ChatPage.testId;
+import static io.github.pgflowchat.support.ChatPage.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -13,8 +12,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.camel.CamelContext;
@@ -25,10 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
-import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -37,14 +32,15 @@ import org.springframework.test.context.DynamicPropertySource;
 
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
+import io.github.pgflowchat.support.ChatPage;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 import io.github.pgflowchat.support.HeadlessChromium;
 import io.github.pgflowchat.support.QuestionAdvice;
 
 /**
  * The chat page served by the gateway at /, in Debian's headless Chromium against the real service on the embedded
- * PostgreSQL: useChat's stream, progress, citations, resume after a reload, and a step failure with its retry, all
- * read from the DOM. The offline model is slowed down so that a reload lands in the middle of an answer.
+ * PostgreSQL: useChat's stream, progress, citations, resume after a reload, stop, and a step failure with its retry,
+ * all read from the DOM. The offline model is slowed down so that a reload or a stop lands in the middle of an answer.
  */
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "gateway.llm.provider=offline",
@@ -60,6 +56,8 @@ class ChatPageInBrowserTest {
     /** Analyses of FAILING_QUESTION fail while this is positive: every attempt of its first run (3). */
     private static final AtomicInteger ANALYSIS_FAILURES_LEFT = new AtomicInteger(3);
     private static final Path SCREENSHOT = Path.of("target", "chat-page.png");
+    private static final Duration STEP = Duration.ofSeconds(20);
+    private static final Duration ANSWER = Duration.ofSeconds(30);
 
     @DynamicPropertySource
     static void embeddedPostgres(DynamicPropertyRegistry registry) {
@@ -74,6 +72,7 @@ class ChatPageInBrowserTest {
 
     HeadlessChromium chromium;
     ChromeDriver browser;
+    ChatPage page;
     ChatClient api;
 
     @BeforeAll
@@ -93,60 +92,58 @@ class ChatPageInBrowserTest {
     }
 
     @BeforeEach
-    void openTheChatPage() {
+    void openANewChat() {
         api = new ChatClient(port);
-        browser.get("http://127.0.0.1:" + port + "/");
-        waitUntil(Duration.ofSeconds(20), () -> !browser.findElements(testId("new-chat")).isEmpty());
-        browser.findElement(testId("new-chat")).click();
-        waitUntil(Duration.ofSeconds(5), () -> browser.findElements(testId("assistant-message")).isEmpty());
+        page = new ChatPage(browser, port);
+        page.open();
+        page.startNewChat();
     }
 
     @Test
     void aQuestionStreamsItsProgressAndAnswerWithCitationsAndResumesAfterAReload() throws Exception {
-        ask("How do I run the tests?");
+        page.ask("How do I run the tests?");
 
         // The answer grows while it streams: seen at two different lengths before it is done.
-        int first = waitFor(() -> streamingAnswerLength(0));
-        int second = waitFor(() -> streamingAnswerLength(first));
+        int first = page.waitFor(STEP, () -> page.streamingAnswerLength(0));
+        int second = page.waitFor(STEP, () -> page.streamingAnswerLength(first));
         assertThat(second).isGreaterThan(first);
-        String runId = lastAssistant().getAttribute("data-run-id");
+        String runId = page.lastAssistant().getAttribute("data-run-id");
         assertThat(api.get("/api/runs/" + runId).body().path("status").asText()).as("reloaded mid-answer").isEqualTo("started");
 
         browser.navigate().refresh();
 
-        // The reloaded page has only what it saved, a partial answer; useChat's resume replays the stream and follows it.
-        assertThat(waitFor(() -> streamingAnswerLength(0))).as("streaming again after the reload").isPositive();
-        waitUntil(Duration.ofSeconds(30), () -> "ready".equals(attribute(testId("chat-status"), "data-status"))
-                && "done".equals(attribute(lastAssistant(), testId("answer"), "data-state")));
-        assertThat(lastAssistant().getAttribute("data-run-id")).as("the same run, resumed").isEqualTo(runId);
+        // The reloaded page starts from what it saved, a partial answer that only useChat's resume can take further.
+        int afterReload = page.waitFor(STEP, () -> page.streamingAnswerLength(0));
+        assertThat(page.waitFor(STEP, () -> page.streamingAnswerLength(afterReload))).as("growing again after the reload")
+                .isGreaterThan(afterReload);
+        page.waitForFinishedAnswer(ANSWER);
+        assertThat(page.lastAssistant().getAttribute("data-run-id")).as("the same run, resumed").isEqualTo(runId);
         JsonNode run = api.get("/api/runs/" + runId).body();
         assertThat(run.path("status").asText()).isEqualTo("completed");
-        String answer = lastAssistant().findElement(testId("answer")).getDomProperty("textContent");
-        assertThat(answer).hasSizeGreaterThan(second).isEqualTo(run.path("output").path("respond").path("answer").asText());
+        assertThat(page.answerText()).hasSizeGreaterThan(second).isEqualTo(run.path("output").path("respond").path("answer").asText());
         assertThat(browser.findElements(testId("chat-error"))).isEmpty();
 
         for (String step : STEPS) {
-            WebElement shown = lastAssistant().findElement(testId("step-" + step));
+            WebElement shown = page.lastAssistant().findElement(testId("step-" + step));
             assertThat(shown.getAttribute("data-state")).as(step).isEqualTo("done");
             assertThat(shown.findElement(testId("step-duration")).getText()).as(step).matches("\\d+(\\.\\d)? m?s");
         }
-        assertThat(lastAssistant().findElement(testId("analysis-summary")).getText()).isNotBlank();
+        assertThat(page.lastAssistant().findElement(testId("analysis-summary")).getText()).isNotBlank();
 
-        List<WebElement> sources = lastAssistant().findElements(testId("source-link"));
+        List<WebElement> sources = page.lastAssistant().findElements(testId("source-link"));
         assertThat(sources).isNotEmpty();
         for (WebElement source : sources) {
-            HttpResponse<String> opened = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(URI.create(source.getDomProperty("href"))).build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(opened.statusCode()).isEqualTo(200);
+            String path = source.getDomProperty("pathname");
+            ChatClient.TextResponse opened = api.getText(path);
+            assertThat(opened.status()).as(path).isEqualTo(200);
             String title = source.getText().replaceFirst("^\\[\\d+] ", "");
             assertThat(opened.body()).as("the text of %s", source.getText()).contains(" — " + title + "\n\n");
         }
-        List<WebElement> citations = lastAssistant().findElements(testId("citation"));
+        List<WebElement> citations = page.lastAssistant().findElements(testId("citation"));
         assertThat(citations).as("the answer cites its sources").isNotEmpty();
         for (WebElement citation : citations) {
             String target = citation.getDomProperty("hash").substring(1);
-            assertThat(browser.findElement(By.id(target)).findElement(testId("source-link")).getText())
-                    .startsWith(citation.getText());
+            assertThat(browser.findElement(By.id(target)).findElement(testId("source-link")).getText()).startsWith(citation.getText());
         }
 
         Files.createDirectories(SCREENSHOT.getParent());
@@ -154,91 +151,53 @@ class ChatPageInBrowserTest {
     }
 
     @Test
-    void aFailedStepShowsItsErrorAndRetryStreamsASuccessfulAnswer() throws Exception {
-        ask(FAILING_QUESTION);
+    void stopEndsTheAnswerOnTheServerAndTheStoredRunSaysSo() throws Exception {
+        page.ask("What does the respond step stream?");
+        page.waitFor(STEP, () -> page.streamingAnswerLength(0));
+        String runId = page.lastAssistant().getAttribute("data-run-id");
 
-        waitUntil(Duration.ofSeconds(20), () -> "retrying 2/3".equals(text(lastAssistant(), testId("step-analyze"), testId("step-state"))));
-        waitUntil(Duration.ofSeconds(30), () -> "error".equals(attribute(testId("chat-status"), "data-status")));
-        String failedRunId = lastAssistant().getAttribute("data-run-id");
+        browser.findElement(testId("stop")).click();
+
+        page.waitUntil(STEP, () -> "failed".equals(page.attribute(testId("stored-run"), "data-status")));
+        assertThat(browser.findElement(testId("chat-status")).getText()).isEqualTo("stopped");
+        JsonNode run = api.get("/api/runs/" + runId).body();
+        assertThat(run.path("status").asText()).isEqualTo("failed");
+        assertThat(run.path("steps").get(2).path("error").asText()).contains("stopped by the user");
+        assertThat(page.attribute(testId("stored-step-respond"), "data-state")).isEqualTo("failed");
+        assertThat(page.attribute(testId("stored-step-analyze"), "data-state")).isEqualTo("done");
+        assertThat(browser.findElements(testId("retry"))).hasSize(1);
+    }
+
+    @Test
+    void aFailedStepShowsItsErrorAndRetryStreamsASuccessfulAnswer() throws Exception {
+        page.ask(FAILING_QUESTION);
+
+        page.waitUntil(STEP, () -> "retrying 2/3".equals(text(page.lastAssistant(), testId("step-analyze"), testId("step-state"))));
+        page.waitUntil(ANSWER, () -> "error".equals(page.status()));
+        String failedRunId = page.lastAssistant().getAttribute("data-run-id");
         assertThat(browser.findElement(testId("chat-error")).getText())
                 .contains("Step 'analyze' failed").contains("analysis backend unavailable").contains(failedRunId);
-        assertThat(lastAssistant().findElement(testId("step-search")).getAttribute("data-state")).isEqualTo("done");
-        assertThat(lastAssistant().findElement(testId("step-analyze")).getAttribute("data-state")).isEqualTo("failed");
+        assertThat(attribute(page.lastAssistant(), testId("step-search"), "data-state")).isEqualTo("done");
+        assertThat(attribute(page.lastAssistant(), testId("step-analyze"), "data-state")).isEqualTo("failed");
         // The run as stored, read from GET /api/runs/{id}: the step that completed and the one that failed.
-        waitUntil(Duration.ofSeconds(10), () -> "failed".equals(attribute(testId("stored-run"), "data-status")));
-        assertThat(attribute(testId("stored-step-search"), "data-state")).isEqualTo("done");
-        assertThat(attribute(testId("stored-step-analyze"), "data-state")).isEqualTo("failed");
+        page.waitUntil(STEP, () -> "failed".equals(page.attribute(testId("stored-run"), "data-status")));
+        assertThat(page.attribute(testId("stored-step-search"), "data-state")).isEqualTo("done");
+        assertThat(page.attribute(testId("stored-step-analyze"), "data-state")).isEqualTo("failed");
 
         browser.findElement(testId("retry")).click();
 
-        waitUntil(Duration.ofSeconds(30), () -> "ready".equals(attribute(testId("chat-status"), "data-status"))
-                && !failedRunId.equals(lastAssistant().getAttribute("data-run-id"))
-                && "done".equals(attribute(lastAssistant(), testId("answer"), "data-state")));
+        page.waitUntil(ANSWER, () -> !failedRunId.equals(page.lastAssistant().getAttribute("data-run-id")));
+        page.waitForFinishedAnswer(ANSWER);
         assertThat(browser.findElements(testId("chat-error"))).isEmpty();
         assertThat(browser.findElements(testId("assistant-message"))).as("the failed answer was replaced").hasSize(1);
-        String retriedRunId = lastAssistant().getAttribute("data-run-id");
+        String retriedRunId = page.lastAssistant().getAttribute("data-run-id");
         JsonNode retried = api.get("/api/runs/" + retriedRunId).body();
         assertThat(retried.path("status").asText()).isEqualTo("completed");
-        assertThat(lastAssistant().findElement(testId("answer")).getDomProperty("textContent"))
-                .isEqualTo(retried.path("output").path("respond").path("answer").asText());
+        assertThat(page.answerText()).isEqualTo(retried.path("output").path("respond").path("answer").asText());
+        assertThat(page.lastAssistant().findElement(testId("retry-of")).getText()).isEqualTo(failedRunId);
         for (String step : STEPS) {
-            assertThat(lastAssistant().findElement(testId("step-" + step)).getAttribute("data-state")).as(step).isEqualTo("done");
+            assertThat(attribute(page.lastAssistant(), testId("step-" + step), "data-state")).as(step).isEqualTo("done");
         }
         assertThat(api.get("/api/runs/" + failedRunId).body().path("status").asText()).isEqualTo("failed");
-    }
-
-    private void ask(String question) {
-        browser.findElement(testId("question-input")).sendKeys(question);
-        browser.findElement(testId("send")).click();
-        waitUntil(Duration.ofSeconds(10), () -> !browser.findElements(testId("user-message")).isEmpty()
-                && question.equals(browser.findElements(testId("user-message")).get(0).getText()));
-    }
-
-    /** The answer's length once it is longer than {@code than} and still streaming, or null until then. */
-    private Integer streamingAnswerLength(int than) {
-        List<WebElement> answers = browser.findElements(testId("answer"));
-        if (answers.isEmpty() || !"streaming".equals(answers.get(0).getAttribute("data-state"))) {
-            return null;
-        }
-        int length = answers.get(0).getDomProperty("textContent").length();
-        return length > than ? length : null;
-    }
-
-    private WebElement lastAssistant() {
-        List<WebElement> messages = browser.findElements(testId("assistant-message"));
-        return messages.get(messages.size() - 1);
-    }
-
-    private String attribute(By element, String name) {
-        List<WebElement> found = browser.findElements(element);
-        return found.isEmpty() ? null : found.get(0).getAttribute(name);
-    }
-
-    private static String attribute(WebElement within, By element, String name) {
-        List<WebElement> found = within.findElements(element);
-        return found.isEmpty() ? null : found.get(0).getAttribute(name);
-    }
-
-    private static String text(WebElement within, By element, By child) {
-        List<WebElement> found = within.findElements(element);
-        return found.isEmpty() ? null : found.get(0).findElement(child).getText();
-    }
-
-    private <T> T waitFor(Supplier<T> value) {
-        return newWait(Duration.ofSeconds(20)).until(driver -> value.get());
-    }
-
-    private void waitUntil(Duration timeout, BooleanSupplier condition) {
-        newWait(timeout).until(driver -> condition.getAsBoolean());
-    }
-
-    private WebDriverWait newWait(Duration timeout) {
-        WebDriverWait wait = new WebDriverWait(browser, timeout, Duration.ofMillis(50));
-        wait.ignoring(StaleElementReferenceException.class).ignoring(IndexOutOfBoundsException.class);
-        return wait;
-    }
-
-    private static By testId(String id) {
-        return By.cssSelector("[data-testid='" + id + "']");
     }
 }
