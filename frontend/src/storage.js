@@ -1,10 +1,12 @@
+import { generateId } from 'ai';
+
 // The current chat survives a reload: its id (so useChat can resume its stream) and its messages (the server
 // replays only the answer being streamed, not the conversation before it).
 const CURRENT_KEY = 'pgflow-chat:current-chat';
 const messagesKey = (chatId) => `pgflow-chat:messages:${chatId}`;
 
 function newChatId() {
-  return `chat-${crypto.randomUUID()}`;
+  return `chat-${generateId()}`;
 }
 
 export function currentChatId() {
