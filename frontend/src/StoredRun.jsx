@@ -12,7 +12,8 @@ export async function fetchRun(runId) {
 
 /**
  * After a timeout, a lost connection or a failure, the run as PostgreSQL has it (GET /api/runs/{id}): the steps that
- * completed and, once the run is done, the stored answer. A run still going on is read again every few seconds.
+ * completed and, once the run is done, the stored answer. A run still going on, or one that could not be read, is read
+ * again every few seconds.
  */
 export default function StoredRun({ runId }) {
   const [run, setRun] = useState(null);
@@ -30,7 +31,13 @@ export default function StoredRun({ runId }) {
       if (loaded.status === 'started') {
         timer = setTimeout(load, 2000);
       }
-    }, (error) => !cancelled && setFailure(error.message));
+    }, (error) => {
+      // Still offline, say: the run is read again until the gateway answers.
+      if (!cancelled) {
+        setFailure(error.message);
+        timer = setTimeout(load, 2000);
+      }
+    });
     load();
     return () => {
       cancelled = true;

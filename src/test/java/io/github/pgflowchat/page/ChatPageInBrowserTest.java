@@ -33,18 +33,19 @@ import org.springframework.test.context.DynamicPropertySource;
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.ChatPage;
+import io.github.pgflowchat.support.DroppableTcpProxy;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 import io.github.pgflowchat.support.HeadlessChromium;
 import io.github.pgflowchat.support.QuestionAdvice;
 
 /**
  * The chat page served by the gateway at /, in Debian's headless Chromium against the real service on the embedded
- * PostgreSQL: useChat's stream, progress, citations, resume after a reload, stop, and a step failure with its retry,
- * all read from the DOM. The offline model is slowed down so that a reload or a stop lands in the middle of an answer.
+ * PostgreSQL: useChat's stream, progress, citations, resume after a reload, a lost connection, stop, and a step
+ * failure with its retry, all read from the DOM. The offline model is slowed down so that a reload or a stop lands in the middle of an answer.
  */
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "gateway.llm.provider=offline",
-        "gateway.llm.offline.token-delay=100ms",
+        "gateway.llm.offline.token-delay=50ms",
         "gateway.worker.fallback-poll-interval=200ms",
         "gateway.chat.limits.requests-per-minute=1000"
 })
@@ -148,6 +149,29 @@ class ChatPageInBrowserTest {
 
         Files.createDirectories(SCREENSHOT.getParent());
         Files.copy(browser.getScreenshotAs(OutputType.FILE).toPath(), SCREENSHOT, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Test
+    void afterALostConnectionThePageShowsTheRunAsStoredWithItsAnswerOnceDone() throws Exception {
+        try (DroppableTcpProxy network = new DroppableTcpProxy(port)) {
+            ChatPage throughProxy = new ChatPage(browser, network.port());
+            throughProxy.open();
+            throughProxy.ask("How are steps retried?");
+            throughProxy.waitFor(STEP, () -> throughProxy.streamingAnswerLength(0));
+            String runId = throughProxy.lastAssistant().getAttribute("data-run-id");
+
+            network.dropConnections();
+
+            throughProxy.waitUntil(STEP, () -> "error".equals(throughProxy.status()));
+            // The gateway goes on with the answer (the client may still resume); the page reads the run as stored.
+            throughProxy.waitUntil(ANSWER, () -> "completed".equals(throughProxy.attribute(testId("stored-run"), "data-status")));
+            JsonNode run = api.get("/api/runs/" + runId).body();
+            assertThat(browser.findElement(testId("stored-answer")).getText())
+                    .isEqualTo(run.path("output").path("respond").path("answer").asText());
+            for (String step : STEPS) {
+                assertThat(throughProxy.attribute(testId("stored-step-" + step), "data-state")).as(step).isEqualTo("done");
+            }
+        }
     }
 
     @Test
