@@ -18,6 +18,7 @@ import org.springframework.boot.task.ThreadPoolTaskExecutorBuilder;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.task.AsyncTaskExecutor;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
@@ -41,8 +42,8 @@ import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
 
 /**
  * Authentication with Supabase Auth JWTs through Spring Security's resource server: {@code /api/**} needs a valid
- * bearer token (signature, {@code exp}, {@code aud}, {@code iss}); health stays open. Without authentication the
- * service refuses to listen on anything but loopback.
+ * bearer token (signature, {@code exp}, {@code aud}, {@code iss}); health, the chat page and its settings stay open.
+ * Without authentication the service refuses to listen on anything but loopback.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
@@ -76,6 +77,8 @@ class SecurityConfiguration {
                 .authorizeHttpRequests(requests -> requests
                         .dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
                         .requestMatchers("/actuator/health", "/actuator/health/**").permitAll()
+                        // The chat page and what it reads before sign-in: it asks for the token itself.
+                        .requestMatchers(HttpMethod.GET, "/", "/index.html", "/assets/**", "/api/config").permitAll()
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(resource -> resource
                         .authenticationEntryPoint(jsonUnauthorized)

@@ -71,6 +71,8 @@ public class RunProgress {
         for (JsonNode result : output.path("results")) {
             Map<String, Object> item = new LinkedHashMap<>();
             item.put("rank", result.path("rank").asInt());
+            // what GET /api/documents/{documentId} opens, so a client can link each cited source to its text
+            item.put("documentId", result.path("documentId").asLong());
             item.put("source", result.path("source").asText());
             item.put("title", result.path("title").asText());
             item.put("snippet", result.path("snippet").asText());

@@ -13,7 +13,8 @@ import io.github.pgflowchat.web.JsonContentType;
 
 /**
  * {@code POST /api/documents}: {@code {"source", "title"?, "content"}} with Markdown or plain text content. The
- * document is chunked by section and replaces an earlier version from the same source.
+ * document is chunked by section and replaces an earlier version from the same source. {@code GET
+ * /api/documents/{documentId}}: one of those sections, as a search result cites it.
  */
 @Component("documentRequests")
 public class DocumentRequests {
@@ -42,6 +43,23 @@ public class DocumentRequests {
         result.put("source", source);
         result.put("chunks", chunks);
         return result;
+    }
+
+    /** A search result's {@code documentId}: the row id of one section. */
+    public long documentId(String documentId) {
+        try {
+            return Long.parseLong(documentId);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("invalid_document_id", "The document id must be a number, as in a search result's documentId.");
+        }
+    }
+
+    /** The section as plain text: where it comes from, its title, then its content. */
+    public String section(Map<String, Object> row, long documentId) {
+        if (row == null) {
+            throw ApiException.notFound("document_not_found", "No document section " + documentId + " is indexed.");
+        }
+        return row.get("source") + " — " + row.get("title") + "\n\n" + row.get("content");
     }
 
     private JsonNode readObject(String body) {

@@ -3,10 +3,13 @@ package io.github.pgflowchat.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import com.nimbusds.jose.JOSEObjectType;
@@ -37,8 +40,10 @@ import org.springframework.test.context.DynamicPropertySource;
 
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
+import io.github.pgflowchat.support.ChatPage;
 import io.github.pgflowchat.support.CompletedChat;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
+import io.github.pgflowchat.support.HeadlessChromium;
 
 /**
  * Supabase Auth JWTs through Spring Security's resource server: HS256 with the project secret and RS256 from the
@@ -181,6 +186,44 @@ class AuthenticationTest {
         CompletedChat.assertCompleted(response, carol, jdbc);
         assertThat(jdbc.queryForObject("select input ->> 'userId' from pgflow.runs where run_id = ?::uuid", String.class, response.runId()))
                 .isEqualTo("user-carol");
+    }
+
+    @Test
+    void theChatPageAndItsSettingsNeedNoTokenWhileDocumentsDo() throws Exception {
+        ChatClient anonymous = new ChatClient(port);
+        ChatClient.TextResponse page = anonymous.getText("/");
+        assertThat(page.status()).isEqualTo(200);
+        assertThat(page.header("content-type")).startsWith("text/html");
+        Matcher script = Pattern.compile("src=\"(/assets/[^\"]+\\.js)\"").matcher(page.body());
+        assertThat(script.find()).as("the page's script in %s", page.body()).isTrue();
+        assertThat(anonymous.getText(script.group(1)).status()).isEqualTo(200);
+        ChatClient.JsonResponse settings = anonymous.get("/api/config");
+        assertThat(settings.status()).isEqualTo(200);
+        assertThat(settings.body().path("authEnabled").asBoolean()).isTrue();
+
+        long documentId = jdbc.queryForObject("select min(id) from public.documents", Long.class);
+        assertThat(anonymous.get("/api/documents/" + documentId).status()).isEqualTo(401);
+        assertThat(new ChatClient(port, hs256(claims("user-dora").build(), SECRET)).getText("/api/documents/" + documentId).status())
+                .isEqualTo(200);
+    }
+
+    @Test
+    void theChatPageAsksForATokenAndSendsItWithItsRequests() throws Exception {
+        try (HeadlessChromium chromium = new HeadlessChromium()) {
+            ChatPage page = new ChatPage(chromium.driver(), port);
+            page.open();
+            assertThat(chromium.driver().findElements(ChatPage.testId("question-input"))).as("no chat before sign-in").isEmpty();
+
+            chromium.driver().findElement(ChatPage.testId("token-input")).sendKeys(hs256(claims("user-erin").build(), SECRET));
+            chromium.driver().findElement(ChatPage.testId("use-token")).click();
+            page.waitUntil(Duration.ofSeconds(10), () -> !chromium.driver().findElements(ChatPage.testId("question-input")).isEmpty());
+            page.ask("How do I run the tests?");
+            page.waitForFinishedAnswer(Duration.ofSeconds(30));
+
+            String runId = page.lastAssistant().getAttribute("data-run-id");
+            assertThat(jdbc.queryForObject("select input ->> 'userId' from pgflow.runs where run_id = ?::uuid", String.class, runId))
+                    .isEqualTo("user-erin");
+        }
     }
 
     @Test

@@ -73,6 +73,13 @@ class ChatPipelineOnEmbeddedPostgresTest {
         assertThat(response.chunksOfType("data-search").get(0).path("data").path("results").get(0).path("source").asText())
                 .isEqualTo("zoo/quokka.md");
         assertThat(response.text()).contains("Rottnest Island").contains("[1]");
+        long documentId = response.chunksOfType("data-search").get(0).path("data").path("results").get(0).path("documentId").asLong();
+        ChatClient.TextResponse section = client.getText("/api/documents/" + documentId);
+        assertThat(section.status()).isEqualTo(200);
+        assertThat(section.header("content-type")).startsWith("text/plain");
+        assertThat(section.body()).startsWith("zoo/quokka.md — Quokkas\n\n").contains("lives on Rottnest Island");
+        assertThat(client.get("/api/documents/" + (documentId + 1000)).body().path("error").path("code").asText()).isEqualTo("document_not_found");
+        assertThat(client.get("/api/documents/quokka").body().path("error").path("code").asText()).isEqualTo("invalid_document_id");
 
         ChatClient.JsonResponse refused = client.postJson("/api/documents", "{\"source\":\"x.md\"}");
         assertThat(refused.status()).isEqualTo(400);

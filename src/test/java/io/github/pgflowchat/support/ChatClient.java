@@ -162,6 +162,19 @@ public final class ChatClient {
         return new JsonResponse(response.statusCode(), readJson(response.body()), response.headers().map());
     }
 
+    public record TextResponse(int status, String body, Map<String, List<String>> headers) {
+
+        public String header(String name) {
+            return headers.getOrDefault(name.toLowerCase(), List.of()).stream().findFirst().orElse(null);
+        }
+    }
+
+    /** A GET whose answer is not JSON: the chat page, its assets, a document's text. */
+    public TextResponse getText(String path) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return new TextResponse(response.statusCode(), response.body(), response.headers().map());
+    }
+
     public JsonResponse get(String path) throws IOException, InterruptedException {
         HttpResponse<String> response = http.send(request(path).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
