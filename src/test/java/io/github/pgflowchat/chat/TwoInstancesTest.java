@@ -61,7 +61,7 @@ class TwoInstancesTest {
 
     @BeforeAll
     void startSecondInstance() throws Exception {
-        second = ServiceProcess.start("postgres://postgres@127.0.0.1:" + postgres.getPort() + "/postgres", Map.of(
+        second = ServiceProcess.startOn(postgres, Map.of(
                 "gateway.llm.offline.token-delay", "2ms",
                 "gateway.worker.fallback-poll-interval", "200ms",
                 "gateway.worker.heartbeat-interval", "500ms",

@@ -60,7 +60,7 @@ class InstanceKilledMidAnswerTest {
         AtomicInteger tokensSeen = new AtomicInteger();
         AtomicReference<String> runId = new AtomicReference<>();
         UUID killedWorker;
-        try (ServiceProcess doomed = ServiceProcess.start("postgres://postgres@127.0.0.1:" + postgres.getPort() + "/postgres", Map.of(
+        try (ServiceProcess doomed = ServiceProcess.startOn(postgres, Map.of(
                 "gateway.llm.offline.token-delay", "150ms",
                 "gateway.worker.heartbeat-interval", "500ms",
                 "gateway.worker.dead-worker-after", "2s"))) {

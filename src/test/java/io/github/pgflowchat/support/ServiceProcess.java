@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
 import io.github.pgflowchat.Application;
 
 /**
@@ -35,10 +37,11 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     /**
-     * Starts an instance on {@code databaseUrl} (a {@code postgres://} URL, read as DATABASE_URL is in production) with
-     * the given properties, and waits until its readiness probe is UP.
+     * Starts an instance on the test's embedded PostgreSQL, reached through DATABASE_URL as in production, with the
+     * given properties, and waits until its readiness probe is UP.
      */
-    public static ServiceProcess start(String databaseUrl, Map<String, String> properties) throws Exception {
+    public static ServiceProcess startOn(EmbeddedPostgres database, Map<String, String> properties) throws Exception {
+        String databaseUrl = "postgres://postgres@127.0.0.1:" + database.getPort() + "/postgres";
         int port = freePort();
         Path log = Path.of("target", "service-processes", "instance-" + port + "-" + UUID.randomUUID() + ".log");
         Files.createDirectories(log.getParent());
