@@ -12,7 +12,7 @@ export async function fetchRun(runId) {
 
 /**
  * After a timeout, a lost connection or a failure, the run as PostgreSQL has it (GET /api/runs/{id}): the steps that
- * completed and, once the run is done, the stored answer. A run still going on, or one that could not be read, is read
+ * completed, the answer so far while it is written, and, once the run is done, the stored answer. A run still going on, or one that could not be read, is read
  * again every few seconds.
  */
 export default function StoredRun({ runId }) {
@@ -51,11 +51,14 @@ export default function StoredRun({ runId }) {
   if (!run) {
     return null;
   }
+  // While the answer is still being written, the gateway that writes it shows the text so far.
+  const answerSoFar = run.steps?.find((step) => step.step === 'respond')?.answerSoFar;
   return (
     <section className="stored-run" data-testid="stored-run" data-status={run.status}>
       <h3>Run {run.status}, as stored</h3>
       <StepList steps={run.steps ?? []} testIdPrefix="stored-step" />
       {run.output?.respond?.answer && <p className="answer" data-testid="stored-answer">{run.output.respond.answer}</p>}
+      {!run.output?.respond?.answer && answerSoFar && <p className="answer" data-testid="answer-so-far">{answerSoFar}…</p>}
     </section>
   );
 }

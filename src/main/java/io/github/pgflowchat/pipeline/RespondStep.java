@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -58,6 +59,7 @@ public class RespondStep {
     private final ModelInfo model;
     private final Timer timeToFirstToken;
     private final DistributionSummary tokensPerSecond;
+    private final Map<UUID, StringBuffer> answersInProgress = new ConcurrentHashMap<>();
 
     public RespondStep(StreamingChatModel answerModel, ChatStreams chatStreams, ModelInfo model, MeterRegistry meters) {
         this.answerModel = answerModel;
@@ -82,7 +84,9 @@ public class RespondStep {
             }
         }
         String textId = "text-" + runId + "-" + attempt;
-        StringBuilder answer = new StringBuilder();
+        // Readable from other threads: GET /api/runs/{id} shows the answer so far while the step runs here.
+        StringBuffer answer = new StringBuffer();
+        answersInProgress.put(runId, answer);
         AtomicInteger tokens = new AtomicInteger();
         AtomicLong firstTokenNanos = new AtomicLong();
         CompletableFuture<ChatResponse> done = new CompletableFuture<>();
@@ -137,6 +141,7 @@ public class RespondStep {
             throw new IllegalStateException("the model failed after " + answer.length() + " characters ("
                     + e.getCause() + ")" + (answer.length() > 0 ? "; text so far: " + answer : ""), e.getCause());
         } finally {
+            answersInProgress.remove(runId, answer);
             stream.ifPresent(s -> {
                 s.whileAnswering(null);
                 s.closeText();
@@ -159,6 +164,11 @@ public class RespondStep {
         output.put("finishReason", response.finishReason().name().toLowerCase());
         output.put("attempt", attempt);
         return output;
+    }
+
+    /** The text written so far by an answer being written on this instance, if there is one. */
+    public Optional<String> answerSoFar(UUID runId) {
+        return Optional.ofNullable(answersInProgress.get(runId)).map(StringBuffer::toString);
     }
 
     /** The sources the analysis picked, with their full text; all results if it picked none from a non-empty set. */
