@@ -51,7 +51,8 @@ public class PgflowWorkerRoutes extends RouteBuilder {
                     .to(TASKS + "?waitForTaskToComplete=Never")
                 .end();
 
-        from(TASKS + "?concurrentConsumers={{gateway.worker.concurrency}}")
+        // Camel refuses more than 500 consumers unless told otherwise; the worker's concurrency is the operator's choice.
+        from(TASKS + "?concurrentConsumers={{gateway.worker.concurrency}}&limitConcurrentConsumers=false")
                 .routeId("pgflow-execute-task")
                 .setProperty("task", body())
                 .doTry()
