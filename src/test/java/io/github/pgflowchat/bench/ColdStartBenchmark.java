@@ -2,6 +2,9 @@ package io.github.pgflowchat.bench;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.net.ConnectException;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -25,7 +28,8 @@ import io.github.pgflowchat.support.ChatClient;
  */
 final class ColdStartBenchmark {
 
-    private static final int ROUNDS = 2;
+    private static final int ROUNDS = 3;
+    private static final Pattern STARTED = Pattern.compile("Started Application in [\\d.]+ seconds \\(process running for ([\\d.]+)\\)");
     private static final double TARGET_MS = 8000;
 
     private ColdStartBenchmark() {
@@ -34,24 +38,34 @@ final class ColdStartBenchmark {
     static Table run() throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<Double> jvmOnly = new ArrayList<>();
-        List<Double> firstStart = new ArrayList<>();
-        List<Double> restart = new ArrayList<>();
+        List<Start> firstStart = new ArrayList<>();
+        List<Start> restart = new ArrayList<>();
         for (int i = 0; i < ROUNDS; i++) {
             jvmOnly.add(javaVersionMillis(java));
             Path dataDir = Path.of("target", "bench-postgres", UUID.randomUUID().toString());
-            firstStart.add(firstChatMillis(java, dataDir, "first-" + i));
-            restart.add(firstChatMillis(java, dataDir, "restart-" + i));
+            firstStart.add(start(java, dataDir, "first-" + i));
+            restart.add(start(java, dataDir, "restart-" + i));
         }
         double baseline = Table.percentile(jvmOnly, 50);
         Table table = new Table("Cold start to the first served chat, embedded default")
                 .note("A new JVM (%s) with the offline model (no token delay), median of %d; baseline: `java -version` on the same "
-                        + "JVM binary. Each start's log is in target/bench-coldstart-*.log.", Runtime.version(), ROUNDS);
+                        + "JVM binary. Each start's log is in target/bench-coldstart-*.log; \"application started\" is read from it.", Runtime.version(), ROUNDS);
         for (var figure : List.of(Map.entry("new data directory (initdb, migrations, corpus)", firstStart), Map.entry("restart on that directory", restart))) {
-            double measured = Table.percentile(figure.getValue(), 50);
-            table.row(figure.getKey(), Table.ms(baseline), String.format(Locale.ROOT, "%.2f s", measured / 1000),
-                    String.format(Locale.ROOT, "%+.2f s", (measured - baseline) / 1000), "≤ 8 s", measured <= TARGET_MS);
+            double started = Table.percentile(figure.getValue().stream().map(Start::applicationStartedMillis).toList(), 50);
+            double served = Table.percentile(figure.getValue().stream().map(Start::firstChatMillis).toList(), 50);
+            table.row(figure.getKey() + ": application started (Spring's \"process running for\")", Table.ms(baseline), seconds(started),
+                    String.format(Locale.ROOT, "%+.2f s", (started - baseline) / 1000), "", null);
+            table.row(figure.getKey() + ": first chat finished", Table.ms(baseline), seconds(served),
+                    String.format(Locale.ROOT, "%+.2f s", (served - baseline) / 1000), "≤ 8 s", served <= TARGET_MS);
         }
         return table;
+    }
+
+    private record Start(double applicationStartedMillis, double firstChatMillis) {
+    }
+
+    private static String seconds(double millis) {
+        return String.format(Locale.ROOT, "%.2f s", millis / 1000);
     }
 
     private static double javaVersionMillis(String java) throws Exception {
@@ -63,13 +77,14 @@ final class ColdStartBenchmark {
         return (System.nanoTime() - start) / 1e6;
     }
 
-    private static double firstChatMillis(String java, Path dataDir, String name) throws Exception {
+    private static Start start(String java, Path dataDir, String name) throws Exception {
         int port = BenchGateway.freePort();
+        Path log = Path.of("target", "bench-coldstart-" + name + ".log");
         ProcessBuilder builder = new ProcessBuilder(java, "-cp", classpath(), Application.class.getName(),
                 "--server.port=" + port, "--gateway.embedded-postgres.data-dir=" + dataDir,
                 "--gateway.llm.provider=offline", "--gateway.llm.offline.token-delay=0ms")
                 .redirectErrorStream(true)
-                .redirectOutput(Path.of("target", "bench-coldstart-" + name + ".log").toFile());
+                .redirectOutput(log.toFile());
         // The child must start on the embedded default whatever this shell points at.
         builder.environment().keySet().removeIf(variable -> variable.startsWith("DATABASE_") || variable.startsWith("SPRING_")
                 || variable.startsWith("OPENAI_") || variable.startsWith("SUPABASE_") || variable.equals("LLM_PROVIDER"));
@@ -84,7 +99,12 @@ final class ColdStartBenchmark {
                     // Until its routes are up, a listening server may still answer 404 or 503.
                     if (response.status() != 404 && response.status() != 503) {
                         Chats.requireFinished(response, "cold-start");
-                        return (System.nanoTime() - start) / 1e6;
+                        double served = (System.nanoTime() - start) / 1e6;
+                        Matcher started = STARTED.matcher(Files.readString(log));
+                        if (!started.find()) {
+                            throw new IllegalStateException("no start-up line in " + log);
+                        }
+                        return new Start(Double.parseDouble(started.group(1)) * 1000, served);
                     }
                 } catch (ConnectException notListeningYet) {
                     if (!process.isAlive()) {

@@ -13,8 +13,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.sun.management.OperatingSystemMXBean;
-
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.PacedOpenAi;
 
@@ -55,9 +53,10 @@ final class ConcurrencyBenchmark {
             }
 
             long heapBefore = usedHeapAfterGc();
+            HeapHistogram histogramBefore = HeapHistogram.take();
             int threadsBefore = threads().getThreadCount();
             provider.holdAnswers();
-            Usage opening = Usage.start(gateway);
+            CpuUsage opening = CpuUsage.start(gateway);
             ConcurrentLinkedQueue<Double> together = new ConcurrentLinkedQueue<>();
             AtomicInteger opened = new AtomicInteger();
             List<CompletableFuture<ChatClient.StreamResponse>> streams = open(client, "concurrent", STREAMS, together, opened);
@@ -71,9 +70,10 @@ final class ConcurrencyBenchmark {
             int pending = pendingAnswers(gateway);
             String openingUsage = opening.stop();
             long heapIdle = usedHeapAfterGc();
+            HeapHistogram histogramIdle = HeapHistogram.take();
             int threadsIdle = threads().getThreadCount();
 
-            Usage streaming = Usage.start(gateway);
+            CpuUsage streaming = CpuUsage.start(gateway);
             provider.releaseAnswers();
             List<String> errors = awaitAll(streams, Duration.ofMinutes(3));
             String streamingUsage = streaming.stop();
@@ -90,6 +90,7 @@ final class ConcurrencyBenchmark {
                     .note("Heap: used heap after System.gc() (MemoryMXBean), before the streams opened and with all of them idle; "
                             + "it includes the benchmark's client and the mock provider. CPU: this JVM (gateway, client, provider) "
                             + "from OperatingSystemMXBean, PostgreSQL from its server processes.")
+                    .note("Largest growth by class, KiB per open stream: %s.", histogramIdle.largestGrowth(histogramBefore, 10, STREAMS))
                     .note("Errors: %s", errors.isEmpty() ? "none" : errors.size() + ", first " + errors.subList(0, Math.min(3, errors.size())));
             table.row("streams that failed", "0 of " + SINGLE_RUNS + " alone", errors.size() + " of " + STREAMS, "", "0", errors.isEmpty());
             table.row("used heap (baseline: before opening)", mib(heapBefore), mib(heapIdle),
@@ -167,24 +168,5 @@ final class ConcurrencyBenchmark {
 
     private static String mib(long bytes) {
         return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
-    }
-
-    /** CPU used by this JVM and by PostgreSQL over a phase, in cores (CPU seconds per second). */
-    private record Usage(BenchGateway gateway, long startNanos, long jvmCpuNanos, Duration postgresCpu) {
-
-        static Usage start(BenchGateway gateway) throws Exception {
-            return new Usage(gateway, System.nanoTime(), jvmCpu(), gateway.postgresCpu());
-        }
-
-        String stop() throws Exception {
-            double seconds = (System.nanoTime() - startNanos) / 1e9;
-            double jvm = (jvmCpu() - jvmCpuNanos) / 1e9 / seconds;
-            double postgres = gateway.postgresCpu().minus(postgresCpu).toNanos() / 1e9 / seconds;
-            return String.format(Locale.ROOT, "%.1f s; CPU: JVM %.2f cores, PostgreSQL %.2f cores", seconds, jvm, postgres);
-        }
-
-        private static long jvmCpu() {
-            return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-        }
     }
 }

@@ -1,5 +1,7 @@
 package io.github.pgflowchat.bench;
 
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.sql.Array;
 import java.sql.Connection;
 import java.util.ArrayList;
@@ -11,6 +13,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.springframework.core.env.Environment;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import io.github.pgflowchat.support.ChatClient;
@@ -34,22 +37,79 @@ final class ThroughputBenchmark {
     }
 
     static Table run() throws Exception {
-        double overHttp;
-        double inSql;
+        Table table = new Table("Throughput: complete pipeline runs per second, offline model");
         try (BenchGateway gateway = BenchGateway.start(BenchGateway.offlineWithoutTokenDelay(),
                 "--gateway.chat.limits.concurrent-streams=" + IN_FLIGHT)) {
             ChatClient client = gateway.client();
             chatsPerSecond(client, "warm-up", WARM_UP);
             sqlRunsPerSecond(gateway.jdbc(), "warm-up-sql", WARM_UP);
-            inSql = sqlRunsPerSecond(gateway.jdbc(), "sql", RUNS);
-            overHttp = chatsPerSecond(client, "http", RUNS);
+            Phase inSql = Phase.measure(gateway, () -> sqlRunsPerSecond(gateway.jdbc(), "sql", RUNS));
+            Phase overHttp = Phase.measure(gateway, () -> chatsPerSecond(client, "http", RUNS));
+            table.note("%d runs each way after %d warm-up runs each way; offline model without token delay, worker concurrency 16 "
+                            + "(default); %d chat streams open at a time (CHAT_CONCURRENT_STREAMS raised to %d).", RUNS, WARM_UP, IN_FLIGHT, IN_FLIGHT)
+                    .note("Baseline: the runs started with pgflow.start_flow in SQL (no HTTP, no chat stream), completion polled every 10 ms.")
+                    .row("runs per second", String.format(Locale.ROOT, "%.1f /s", inSql.runsPerSecond()),
+                            String.format(Locale.ROOT, "%.1f /s", overHttp.runsPerSecond()),
+                            Table.times(overHttp.runsPerSecond() / inSql.runsPerSecond()), "≥ 150 /s", overHttp.runsPerSecond() >= TARGET)
+                    .row("CPU per run: JVM + PostgreSQL", inSql.cpuPerRun(), overHttp.cpuPerRun(), "", "", null)
+                    .row("cores busy: JVM + PostgreSQL", inSql.cores(), overHttp.cores(), "", "", null)
+                    .row("writing transactions per run", inSql.transactionsPerRun(), overHttp.transactionsPerRun(), "", "", null)
+                    .row("machine busy (all processes, " + Runtime.getRuntime().availableProcessors() + " cores)", inSql.machine(), overHttp.machine(), "", "", null)
+                    .row("PostgreSQL CPU of the search step's query alone, per run", "", searchQueryCpu(gateway), "", "", null);
         }
-        return new Table("Throughput: complete pipeline runs per second, offline model")
-                .note("%d runs each way after %d warm-up runs each way; offline model without token delay, worker concurrency 16 "
-                        + "(default); %d chat streams open at a time (CHAT_CONCURRENT_STREAMS raised to %d).", RUNS, WARM_UP, IN_FLIGHT, IN_FLIGHT)
-                .note("Baseline: the runs started with pgflow.start_flow in SQL (no HTTP, no chat stream), completion polled every 10 ms.")
-                .row("runs per second", String.format(Locale.ROOT, "%.1f /s", inSql), String.format(Locale.ROOT, "%.1f /s", overHttp),
-                        Table.times(overHttp / inSql), "≥ 150 /s", overHttp >= TARGET);
+        return table;
+    }
+
+    private interface Runs {
+        double perSecond() throws Exception;
+    }
+
+    /** A batch of runs with the CPU and the database transactions it took. */
+    private record Phase(double runsPerSecond, CpuUsage.Sample cpu, long transactions) {
+
+        static Phase measure(BenchGateway gateway, Runs runs) throws Exception {
+            long transactionsBefore = transactions(gateway.jdbc());
+            CpuUsage usage = CpuUsage.start(gateway);
+            double perSecond = runs.perSecond();
+            CpuUsage.Sample cpu = usage.sample();
+            return new Phase(perSecond, cpu, transactions(gateway.jdbc()) - transactionsBefore - 1);
+        }
+
+        String cpuPerRun() {
+            return String.format(Locale.ROOT, "%.1f + %.1f ms", cpu.jvmSeconds() * 1000 / RUNS, cpu.postgresSeconds() * 1000 / RUNS);
+        }
+
+        String cores() {
+            return String.format(Locale.ROOT, "%.2f + %.2f", cpu.jvmSeconds() / cpu.seconds(), cpu.postgresSeconds() / cpu.seconds());
+        }
+
+        String machine() {
+            return String.format(Locale.ROOT, "%.0f %%", cpu.machineBusy() * 100);
+        }
+
+        String transactionsPerRun() {
+            return String.format(Locale.ROOT, "%.1f", transactions / (double) RUNS);
+        }
+
+        /** Transaction ids handed out so far: every transaction that wrote got one (this query takes one as well). */
+        private static long transactions(JdbcTemplate jdbc) {
+            Long xid = jdbc.queryForObject("select txid_current()", Long.class);
+            return xid == null ? 0 : xid;
+        }
+    }
+
+    /** The search step's SQL (sql/search_documents.sql) run on its own, as often as in a batch of runs. */
+    private static String searchQueryCpu(BenchGateway gateway) throws Exception {
+        String sql;
+        try (InputStream file = ThroughputBenchmark.class.getResourceAsStream("/sql/search_documents.sql")) {
+            sql = new String(file.readAllBytes(), StandardCharsets.UTF_8).replace(":#query", "?").replace(":#limit", "?");
+        }
+        int limit = gateway.bean(Environment.class).getRequiredProperty("gateway.search.max-results", Integer.class);
+        CpuUsage usage = CpuUsage.start(gateway);
+        for (int i = 0; i < RUNS; i++) {
+            gateway.jdbc().queryForList(sql, Chats.QUESTION, limit);
+        }
+        return String.format(Locale.ROOT, "%.1f ms", usage.sample().postgresSeconds() * 1000 / RUNS);
     }
 
     private static double chatsPerSecond(ChatClient client, String name, int runs) throws Exception {
