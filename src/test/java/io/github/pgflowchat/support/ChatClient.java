@@ -137,6 +137,7 @@ public final class ChatClient {
                 response.body().events(), response.body().comments()));
     }
 
+    /** Hands each line to the parser; the response's future reports the end of the body and any error. */
     private record LineSubscriber(SseLines sse) implements Flow.Subscriber<String> {
         @Override
         public void onSubscribe(Flow.Subscription subscription) {
@@ -164,20 +165,27 @@ public final class ChatClient {
             request.header("Content-Type", contentType);
         }
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        return new JsonResponse(response.statusCode(), SseLines.readJson(response.body()), response.headers().map());
+        return new JsonResponse(response.statusCode(), readJson(response.body()), response.headers().map());
     }
 
     public JsonResponse postJson(String path, String body) throws IOException, InterruptedException {
         HttpResponse<String> response = http.send(request(path)
                         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
-        return new JsonResponse(response.statusCode(), SseLines.readJson(response.body()), response.headers().map());
+        return new JsonResponse(response.statusCode(), readJson(response.body()), response.headers().map());
     }
 
     public JsonResponse get(String path) throws IOException, InterruptedException {
         HttpResponse<String> response = http.send(request(path).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
-        return new JsonResponse(response.statusCode(), SseLines.readJson(response.body()), response.headers().map());
+        return new JsonResponse(response.statusCode(), readJson(response.body()), response.headers().map());
     }
 
+    static JsonNode readJson(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + text, e);
+        }
+    }
 }

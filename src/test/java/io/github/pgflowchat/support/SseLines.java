@@ -1,20 +1,14 @@
 package io.github.pgflowchat.support;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * Reads the lines of an SSE body as they arrive, whether they come from a blocking or an asynchronous HTTP client:
  * events (with their id and data) and comments, each handed to {@code onEvent} as soon as it is complete.
  */
 final class SseLines {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Consumer<SseEvent> onEvent;
     private final boolean streamExpected;
@@ -33,7 +27,7 @@ final class SseLines {
         if (line.isEmpty()) {
             if (data != null) {
                 String text = data.toString();
-                SseEvent event = new SseEvent(id, text, text.equals("[DONE]") ? null : readJson(text));
+                SseEvent event = new SseEvent(id, text, text.equals("[DONE]") ? null : ChatClient.readJson(text));
                 events.add(event);
                 onEvent.accept(event);
             }
@@ -59,13 +53,5 @@ final class SseLines {
 
     List<String> comments() {
         return comments;
-    }
-
-    static JsonNode readJson(String text) {
-        try {
-            return JSON.readTree(text);
-        } catch (IOException e) {
-            throw new AssertionError("not JSON: " + text, e);
-        }
     }
 }
