@@ -18,8 +18,9 @@ import io.github.pgflowchat.support.PacedOpenAi;
 
 /**
  * A thousand chat streams open at once, each a full run. The provider holds every answer before its first token, so
- * all streams are open and idle (their respond step waiting on the model) at the same moment: heap and threads are
- * read then, after a GC, against the same figures before the streams opened. Then all answers stream together, and
+ * that all streams are open and idle at the same moment, every worker slot holding an answer that waits on the model
+ * and the other runs waiting for a slot: heap and threads are read then, after a GC, against the same figures before
+ * the streams opened. Then all answers stream together, and
  * their per-token latency is compared with one stream alone, measured first with the same provider. The client is
  * the JDK's asynchronous HttpClient, so it holds the streams without a thread each.
  */

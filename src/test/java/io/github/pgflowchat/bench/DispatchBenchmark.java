@@ -25,7 +25,7 @@ final class DispatchBenchmark {
     }
 
     static Table run() throws Exception {
-        List<Double> baseline = new ArrayList<>();
+        List<Double> baseline;
         Map<String, List<Double>> byStep = new LinkedHashMap<>();
         Chats.STEPS.forEach(step -> byStep.put(step, new ArrayList<>()));
         try (BenchGateway gateway = BenchGateway.start(BenchGateway.offlineWithoutTokenDelay())) {
@@ -36,23 +36,17 @@ final class DispatchBenchmark {
             ChatClient client = gateway.client();
             try (NotifyRoundTrip bare = new NotifyRoundTrip(gateway.dataSource(), "select pgmq.send('" + QUEUE + "', '{}'::jsonb)",
                     "pgmq_queue", QUEUE, "select msg_id from pgmq.read('" + QUEUE + "', 30, 1)")) {
-                for (int i = 0; i < WARM_UP + RUNS; i++) {
-                    boolean warm = i >= WARM_UP;
-                    for (int j = 0; j < Chats.STEPS.size(); j++) {
-                        double millis = bare.roundTripMillis();
-                        if (warm) {
-                            baseline.add(millis);
-                        }
+                baseline = Interleaved.run("dispatch", WARM_UP, RUNS, bare::roundTripMillis, (chatId, measuring) -> {
+                    UUID runId = Chats.runId(Chats.run(client, chatId, event -> { }));
+                    if (!measuring) {
+                        return;
                     }
-                    UUID runId = Chats.runId(Chats.run(client, "dispatch-" + i, event -> { }));
-                    if (warm) {
-                        long queued = timestamps.runStarted(runId);
-                        for (String step : Chats.STEPS) {
-                            byStep.get(step).add((timestamps.handlerStarted(runId, step) - queued) / 1e6);
-                            queued = step.equals("respond") ? queued : timestamps.taskCompleted(runId, step);
-                        }
+                    for (int k = 0; k < Chats.STEPS.size(); k++) {
+                        String step = Chats.STEPS.get(k);
+                        long queued = k == 0 ? timestamps.runStarted(runId) : timestamps.taskCompleted(runId, Chats.STEPS.get(k - 1));
+                        byStep.get(step).add((timestamps.handlerStarted(runId, step) - queued) / 1e6);
                     }
-                }
+                });
             }
         }
         List<Double> all = byStep.values().stream().flatMap(List::stream).toList();

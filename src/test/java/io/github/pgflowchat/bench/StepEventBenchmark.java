@@ -35,10 +35,6 @@ final class StepEventBenchmark {
     private static final String REALTIME_KEY = "bench-anon-key";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private interface RoundTrip {
-        double millis() throws Exception;
-    }
-
     private record Samples(List<Double> baseline, List<Double> measured) {
     }
 
@@ -82,33 +78,24 @@ final class StepEventBenchmark {
         return table;
     }
 
-    private static Samples measure(BenchGateway gateway, RoundTrip bare) throws Exception {
+    private static Samples measure(BenchGateway gateway, Interleaved.RoundTrip bare) throws Exception {
         PipelineTimestamps timestamps = PipelineTimestamps.weaveInto(gateway.camel(), Chats.STEPS);
         ChatClient client = gateway.client();
-        List<Double> baseline = new ArrayList<>();
         List<Double> measured = new ArrayList<>();
-        for (int i = 0; i < WARM_UP + RUNS; i++) {
-            boolean warm = i >= WARM_UP;
-            for (int j = 0; j < Chats.STEPS.size(); j++) {
-                double millis = bare.millis();
-                if (warm) {
-                    baseline.add(millis);
-                }
-            }
+        List<Double> baseline = Interleaved.run("events", WARM_UP, RUNS, bare, (chatId, measuring) -> {
             Map<String, Long> received = new ConcurrentHashMap<>();
-            ChatClient.StreamResponse response = Chats.run(client, "events-" + i, event -> {
+            UUID runId = Chats.runId(Chats.run(client, chatId, event -> {
                 String step = Chats.completedStep(event);
                 if (step != null) {
                     received.put(step, System.nanoTime());
                 }
-            });
-            UUID runId = Chats.runId(response);
-            for (String step : Chats.STEPS) {
-                if (warm) {
+            }));
+            if (measuring) {
+                for (String step : Chats.STEPS) {
                     measured.add((received.get(step) - timestamps.taskCompleted(runId, step)) / 1e6);
                 }
             }
-        }
+        });
         return new Samples(baseline, measured);
     }
 
