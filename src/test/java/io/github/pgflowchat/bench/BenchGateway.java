@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -98,8 +99,21 @@ final class BenchGateway implements AutoCloseable {
         }
     }
 
+    /** Stops the gateway (and with it the embedded PostgreSQL) and deletes the data directory. */
     @Override
-    public void close() {
+    public void close() throws IOException {
         context.close();
+        deleteDataDirectory(dataDir);
+    }
+
+    /** A benchmark's data directory is some 50 MB, and a full run makes a dozen. */
+    static void deleteDataDirectory(Path dataDir) throws IOException {
+        if (Files.exists(dataDir)) {
+            try (Stream<Path> paths = Files.walk(dataDir)) {
+                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(path);
+                }
+            }
+        }
     }
 }

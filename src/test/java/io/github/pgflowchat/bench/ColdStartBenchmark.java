@@ -45,6 +45,7 @@ final class ColdStartBenchmark {
             Path dataDir = Path.of("target", "bench-postgres", UUID.randomUUID().toString());
             firstStart.add(start(java, dataDir, "first-" + i));
             restart.add(start(java, dataDir, "restart-" + i));
+            BenchGateway.deleteDataDirectory(dataDir);
         }
         double baseline = Table.percentile(jvmOnly, 50);
         Table table = new Table("Cold start to the first served chat, embedded default")
