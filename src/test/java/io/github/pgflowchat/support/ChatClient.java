@@ -91,11 +91,11 @@ public final class ChatClient {
 
     /** Reads the whole stream, telling {@code onEvent} about each event and comment as soon as it arrives. */
     public StreamResponse postChat(String body, Consumer<SseEvent> onEvent) throws IOException, InterruptedException {
-        return readStream(chatRequest(body), onEvent);
+        return readStream(jsonPost("/api/chat", body), onEvent);
     }
 
-    private HttpRequest chatRequest(String body) {
-        return request("/api/chat")
+    private HttpRequest jsonPost(String path, String body) {
+        return request(path)
                 .timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body))
@@ -130,7 +130,12 @@ public final class ChatClient {
      * event handling, so one process can hold a thousand streams open. {@code onEvent} runs on the client's threads.
      */
     public CompletableFuture<StreamResponse> postChatAsync(String body, Consumer<SseEvent> onEvent) {
-        return http.sendAsync(chatRequest(body), info -> {
+        return postStreamAsync("/api/chat", body, onEvent);
+    }
+
+    /** Any JSON POST answered with an SSE stream, read as {@link #postChatAsync} reads a chat. */
+    public CompletableFuture<StreamResponse> postStreamAsync(String path, String body, Consumer<SseEvent> onEvent) {
+        return http.sendAsync(jsonPost(path, body), info -> {
             SseLines sse = new SseLines(onEvent, info.statusCode() == 200);
             return HttpResponse.BodySubscribers.fromLineSubscriber(new LineSubscriber(sse), subscriber -> sse, StandardCharsets.UTF_8, null);
         }).thenApply(response -> new StreamResponse(response.statusCode(), response.headers().map(),
