@@ -4,21 +4,13 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
-import java.util.UUID;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.springframework.boot.SpringApplication;
-import org.springframework.boot.web.context.WebServerApplicationContext;
-import org.springframework.context.ConfigurableApplicationContext;
 
-import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.PacedOpenAi;
 
@@ -28,9 +20,9 @@ import io.github.pgflowchat.support.PacedOpenAi;
  * <p>
  * The provider is an OpenAI-compatible server on a local socket that sends a token every {@code cadence} ms; each
  * token carries the {@link System#nanoTime()} it was written at, so a client in the same JVM knows each token's
- * latency exactly. Run: {@code mvn -B test-compile exec:java -Pbench}. Exits non-zero if any stream fails.
+ * latency exactly.
  */
-public final class StreamingBenchmark {
+final class StreamingBenchmark {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int TOKENS = 50;
@@ -38,43 +30,33 @@ public final class StreamingBenchmark {
     private static final int WARM_UP = 3;
     private static final int RUNS = 20;
 
-    public static void main(String[] args) throws Exception {
-        try (PacedOpenAi provider = new PacedOpenAi(TOKENS, CADENCE_MS)) {
-            ConfigurableApplicationContext app = new SpringApplication(Application.class).run(
-                    "--server.port=0",
-                    "--gateway.llm.provider=openai",
-                    "--gateway.llm.openai.api-key=bench",
-                    "--gateway.llm.openai.base-url=" + provider.baseUrl(),
-                    "--gateway.llm.openai.model=bench",
-                    "--gateway.embedded-postgres.data-dir=" + Path.of("target", "bench-postgres", UUID.randomUUID().toString()),
-                    "--gateway.chat.limits.requests-per-minute=100000",
-                    "--logging.level.root=WARN");
-            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
-            ChatClient gateway = new ChatClient(port);
+    private StreamingBenchmark() {
+    }
+
+    static Table run() throws Exception {
+        try (PacedOpenAi provider = new PacedOpenAi(TOKENS, CADENCE_MS);
+             BenchGateway gateway = BenchGateway.start(BenchGateway.providedBy(provider))) {
+            ChatClient client = gateway.client();
             HttpClient http = HttpClient.newHttpClient();
-            try {
-                for (int i = 0; i < WARM_UP; i++) {
-                    viaGateway(gateway, "warm-up-" + i);
-                    direct(http, provider);
-                }
-                List<Double> directToken = new ArrayList<>();
-                List<Double> gatewayToken = new ArrayList<>();
-                List<Double> directFirst = new ArrayList<>();
-                List<Double> gatewayFirst = new ArrayList<>();
-                List<Double> stepsWork = new ArrayList<>();
-                for (int i = 0; i < RUNS; i++) {
-                    Sample d = direct(http, provider);
-                    directToken.addAll(d.tokenLatenciesMs());
-                    directFirst.add(d.firstTokenMs());
-                    Sample g = viaGateway(gateway, "bench-" + i);
-                    gatewayToken.addAll(g.tokenLatenciesMs());
-                    gatewayFirst.add(g.firstTokenMs());
-                    stepsWork.add(g.stepsWorkMs());
-                }
-                report(directToken, gatewayToken, directFirst, gatewayFirst, stepsWork);
-            } finally {
-                app.close();
+            for (int i = 0; i < WARM_UP; i++) {
+                viaGateway(client, "warm-up-" + i);
+                direct(http, provider);
             }
+            List<Double> directToken = new ArrayList<>();
+            List<Double> gatewayToken = new ArrayList<>();
+            List<Double> directFirst = new ArrayList<>();
+            List<Double> gatewayFirst = new ArrayList<>();
+            List<Double> stepsWork = new ArrayList<>();
+            for (int i = 0; i < RUNS; i++) {
+                Sample d = direct(http, provider);
+                directToken.addAll(d.tokenLatenciesMs());
+                directFirst.add(d.firstTokenMs());
+                Sample g = viaGateway(client, "bench-" + i);
+                gatewayToken.addAll(g.tokenLatenciesMs());
+                gatewayFirst.add(g.firstTokenMs());
+                stepsWork.add(g.stepsWorkMs());
+            }
+            return report(directToken, gatewayToken, directFirst, gatewayFirst, stepsWork);
         }
     }
 
@@ -110,16 +92,14 @@ public final class StreamingBenchmark {
         long start = System.nanoTime();
         List<Double> latencies = new ArrayList<>();
         double[] first = {-1};
-        ChatClient.StreamResponse response = gateway.postChat(ChatClient.chatBody(chatId, "How do I run the tests?"), event -> {
+        ChatClient.StreamResponse response = gateway.postChat(ChatClient.chatBody(chatId, Chats.QUESTION), event -> {
             if ("text-delta".equals(event.type())) {
                 long now = System.nanoTime();
                 latencies.add(PacedOpenAi.latencyMillis(event.json().path("delta").asText(), now));
                 first[0] = first[0] < 0 ? (now - start) / 1e6 : first[0];
             }
         });
-        if (!response.types().contains("finish") || response.types().contains("error")) {
-            throw new IllegalStateException("stream " + chatId + " failed: " + response.types());
-        }
+        Chats.requireFinished(response, chatId);
         JsonNode steps = gateway.get("/api/runs/" + response.runId()).body().path("steps");
         double stepsWork = steps.get(0).path("durationMs").asDouble() + steps.get(1).path("durationMs").asDouble();
         return check(latencies, first[0], stepsWork);
@@ -132,27 +112,24 @@ public final class StreamingBenchmark {
         return new Sample(latencies, first, stepsWork);
     }
 
-    private static double percentile(List<Double> values, double p) {
-        List<Double> sorted = new ArrayList<>(values);
-        Collections.sort(sorted);
-        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100 * sorted.size()) - 1));
-    }
-
-    private static void report(List<Double> directToken, List<Double> gatewayToken, List<Double> directFirst,
-                               List<Double> gatewayFirst, List<Double> stepsWork) {
-        System.out.printf(Locale.ROOT, "%n%d runs x %d tokens every %d ms; %d cores, %d MiB max heap, Java %s%n", RUNS, TOKENS, CADENCE_MS,
-                Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() / (1024 * 1024), System.getProperty("java.version"));
-        System.out.println("| measure | direct from provider (baseline) | through the gateway | added by the gateway |");
-        System.out.println("| --- | --- | --- | --- |");
+    private static Table report(List<Double> directToken, List<Double> gatewayToken, List<Double> directFirst,
+                                List<Double> gatewayFirst, List<Double> stepsWork) {
+        Table table = new Table("Streaming: per-token latency and time to first token")
+                .note("%d chats × %d tokens every %d ms after %d warm-up rounds; baseline: the provider's stream read directly, "
+                        + "alternating with the chats.", RUNS, TOKENS, CADENCE_MS, WARM_UP);
         for (double p : new double[] {50, 99}) {
-            double direct = percentile(directToken, p);
-            double gateway = percentile(gatewayToken, p);
-            System.out.printf(Locale.ROOT, "| per-token latency p%.0f | %.3f ms | %.3f ms | %+.3f ms |%n", p, direct, gateway, gateway - direct);
+            double direct = Table.percentile(directToken, p);
+            double gateway = Table.percentile(gatewayToken, p);
+            double target = p == 50 ? 1 : 5;
+            table.row(String.format("per-token latency p%.0f", p), Table.ms(direct), Table.ms(gateway), Table.plusMs(gateway - direct),
+                    "≤ +" + Table.ms(target), gateway - direct <= target);
         }
-        double directTtft = percentile(directFirst, 50);
-        double gatewayTtft = percentile(gatewayFirst, 50);
-        double steps = percentile(stepsWork, 50);
-        System.out.printf(Locale.ROOT, "| time to first token p50 | %.1f ms | %.1f ms (search + analyze: %.1f ms) | %+.1f ms overhead |%n",
-                directTtft, gatewayTtft, steps, gatewayTtft - steps - directTtft);
+        double directTtft = Table.percentile(directFirst, 50);
+        double gatewayTtft = Table.percentile(gatewayFirst, 50);
+        double steps = Table.percentile(stepsWork, 50);
+        double overhead = gatewayTtft - steps - directTtft;
+        table.row("time to first token p50 (overhead: minus search + analyze " + Table.ms(steps) + ")", Table.ms(directTtft),
+                Table.ms(gatewayTtft), Table.plusMs(overhead), "≤ +10 ms", overhead <= 10);
+        return table;
     }
 }

@@ -5,11 +5,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -90,11 +91,15 @@ public final class ChatClient {
 
     /** Reads the whole stream, telling {@code onEvent} about each event and comment as soon as it arrives. */
     public StreamResponse postChat(String body, Consumer<SseEvent> onEvent) throws IOException, InterruptedException {
-        return readStream(request("/api/chat")
+        return readStream(jsonPost("/api/chat", body), onEvent);
+    }
+
+    private HttpRequest jsonPost(String path, String body) {
+        return request(path)
                 .timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build(), onEvent);
+                .build();
     }
 
     /** A POST without a body that answers with a stream (e.g. retrying a run). */
@@ -113,36 +118,49 @@ public final class ChatClient {
 
     private StreamResponse readStream(HttpRequest request, Consumer<SseEvent> onEvent) throws IOException, InterruptedException {
         HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
-        List<SseEvent> events = new ArrayList<>();
-        List<String> comments = new ArrayList<>();
-        String id = null;
-        StringBuilder data = null;
-        Iterator<String> lines = response.body().iterator();
-        while (lines.hasNext()) {
-            String line = lines.next();
-            if (line.isEmpty()) {
-                if (data != null) {
-                    String text = data.toString();
-                    SseEvent event = new SseEvent(id, text, text.equals("[DONE]") ? null : readJson(text));
-                    events.add(event);
-                    onEvent.accept(event);
-                }
-                id = null;
-                data = null;
-            } else if (line.startsWith(":")) {
-                comments.add(line);
-                onEvent.accept(new SseEvent(null, line, null));
-            } else if (line.startsWith("id: ")) {
-                id = line.substring(4);
-            } else if (line.startsWith("data: ")) {
-                data = data == null ? new StringBuilder(line.substring(6)) : data.append('\n').append(line.substring(6));
-            } else if (response.statusCode() == 200) {
-                throw new AssertionError("not an SSE line: " + line);
-            } else {
-                comments.add(line);
-            }
+        SseLines sse = new SseLines(onEvent, response.statusCode() == 200);
+        try (Stream<String> lines = response.body()) {
+            lines.forEach(sse::accept);
         }
-        return new StreamResponse(response.statusCode(), response.headers().map(), events, comments);
+        return new StreamResponse(response.statusCode(), response.headers().map(), sse.events(), sse.comments());
+    }
+
+    /**
+     * {@link #postChat(String, Consumer)} without a thread waiting on it: the stream is read by the HTTP client's own
+     * event handling, so one process can hold a thousand streams open. {@code onEvent} runs on the client's threads.
+     */
+    public CompletableFuture<StreamResponse> postChatAsync(String body, Consumer<SseEvent> onEvent) {
+        return postStreamAsync("/api/chat", body, onEvent);
+    }
+
+    /** Any JSON POST answered with an SSE stream, read as {@link #postChatAsync} reads a chat. */
+    public CompletableFuture<StreamResponse> postStreamAsync(String path, String body, Consumer<SseEvent> onEvent) {
+        return http.sendAsync(jsonPost(path, body), info -> {
+            SseLines sse = new SseLines(onEvent, info.statusCode() == 200);
+            return HttpResponse.BodySubscribers.fromLineSubscriber(new LineSubscriber(sse), subscriber -> sse, StandardCharsets.UTF_8, null);
+        }).thenApply(response -> new StreamResponse(response.statusCode(), response.headers().map(),
+                response.body().events(), response.body().comments()));
+    }
+
+    /** Hands each line to the parser; the response's future reports the end of the body and any error. */
+    private record LineSubscriber(SseLines sse) implements Flow.Subscriber<String> {
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) {
+            subscription.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(String line) {
+            sse.accept(line);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+        }
+
+        @Override
+        public void onComplete() {
+        }
     }
 
     /** The body of a refused request, which is JSON rather than a stream. */
@@ -181,7 +199,7 @@ public final class ChatClient {
         return new JsonResponse(response.statusCode(), readJson(response.body()), response.headers().map());
     }
 
-    private static JsonNode readJson(String text) {
+    static JsonNode readJson(String text) {
         try {
             return JSON.readTree(text);
         } catch (IOException e) {

@@ -10,12 +10,15 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An OpenAI-compatible chat completions endpoint on a local socket that streams its answer at a fixed pace: one
  * token every {@code cadenceMs}, each reading {@code t<index>@<System.nanoTime() when written> } so a client in the
  * same JVM knows its latency. It notices a client that closes the connection mid-answer, which MockWebServer does not
- * report. Non-streaming requests (the analysis) get a small JSON completion at once.
+ * report. Non-streaming requests (the analysis) get a small JSON completion at once. Answers can be held before their
+ * first token, so that a benchmark can keep many streams open and idle, then let them all stream together.
  */
 public final class PacedOpenAi implements AutoCloseable {
 
@@ -25,11 +28,13 @@ public final class PacedOpenAi implements AutoCloseable {
     private final int tokens;
     private final int cadenceMs;
     private final CountDownLatch clientClosed = new CountDownLatch(1);
+    private final AtomicInteger heldAnswers = new AtomicInteger();
+    private volatile CountDownLatch answersReleased = new CountDownLatch(0);
 
     public PacedOpenAi(int tokens, int cadenceMs) throws IOException {
         this.tokens = tokens;
         this.cadenceMs = cadenceMs;
-        this.server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
+        this.server = new ServerSocket(0, 1000, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(this::acceptLoop, "paced-openai");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -48,6 +53,21 @@ public final class PacedOpenAi implements AutoCloseable {
     public static double latencyMillis(String token, long arrivedNanos) {
         String text = token.strip();
         return (arrivedNanos - Long.parseLong(text.substring(text.indexOf('@') + 1))) / 1e6;
+    }
+
+    /** From now on, streamed answers wait before their first token until {@link #releaseAnswers()}. */
+    public void holdAnswers() {
+        answersReleased = new CountDownLatch(1);
+    }
+
+    /** Streamed answers that started (their response headers are sent) and wait for {@link #releaseAnswers()}. */
+    public int heldAnswers() {
+        return heldAnswers.get();
+    }
+
+    public void releaseAnswers() {
+        answersReleased.countDown();
+        heldAnswers.set(0);
     }
 
     @Override
@@ -101,6 +121,13 @@ public final class PacedOpenAi implements AutoCloseable {
             out.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.UTF_8));
             out.flush();
             try {
+                CountDownLatch released = answersReleased;
+                if (released.getCount() > 0) {
+                    heldAnswers.incrementAndGet();
+                    released.await();
+                    // Independent streams are not in step: released answers start spread over one cadence.
+                    Thread.sleep(ThreadLocalRandom.current().nextInt(cadenceMs));
+                }
                 for (int i = 0; i < tokens; i++) {
                     Thread.sleep(cadenceMs);
                     out.write(chunk("{\"content\":\"t" + i + "@" + System.nanoTime() + " \"}", "null"));

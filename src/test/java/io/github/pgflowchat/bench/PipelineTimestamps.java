@@ -1,0 +1,76 @@
+package io.github.pgflowchat.bench;
+
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.builder.AdviceWith;
+
+import io.github.pgflowchat.chat.ChatStream;
+import io.github.pgflowchat.pgflow.StepInvoker;
+import io.github.pgflowchat.pgflow.StepTask;
+
+/**
+ * {@link System#nanoTime()} at the pipeline's commits and at each step handler's start, taken inside the gateway's
+ * routes (woven in with AdviceWith), so that they share one clock with the benchmark's client in the same JVM:
+ * when {@code start_flow} returned (the run and its first task are committed), when a task's {@code complete_task}
+ * had returned (its output, its events and the next step's message are committed: the worker's JDBC calls autocommit),
+ * and when a step route began.
+ */
+final class PipelineTimestamps {
+
+    record Key(UUID runId, String step) {
+    }
+
+    private final Map<UUID, Long> runStarted = new ConcurrentHashMap<>();
+    private final Map<Key, Long> taskCompleted = new ConcurrentHashMap<>();
+    private final Map<Key, Long> handlerStarted = new ConcurrentHashMap<>();
+
+    static PipelineTimestamps weaveInto(CamelContext camel, List<String> steps) throws Exception {
+        PipelineTimestamps timestamps = new PipelineTimestamps();
+        AdviceWith.adviceWith(camel, "start-run-and-stream", route -> route.weaveByToUri("sql:*").after().process(exchange ->
+                timestamps.runStarted.put(exchange.getProperty("chatStream", ChatStream.class).runId(), System.nanoTime())));
+        // The task route's last step is the wake-up after complete_task (or fail_task) returned and the slot was freed.
+        AdviceWith.adviceWith(camel, "pgflow-execute-task", route -> route.weaveByToUri("seda:pgflow-wake-up*").before().process(exchange -> {
+            StepTask task = exchange.getProperty("task", StepTask.class);
+            timestamps.taskCompleted.put(new Key(task.runId(), task.stepSlug()), System.nanoTime());
+        }));
+        for (String step : steps) {
+            AdviceWith.adviceWith(camel, "step-" + step, route -> route.weaveAddFirst().process(exchange ->
+                    timestamps.handlerStarted.put(new Key(exchange.getIn().getHeader(StepInvoker.RUN_ID, UUID.class), step), System.nanoTime())));
+        }
+        return timestamps;
+    }
+
+    long runStarted(UUID runId) throws InterruptedException {
+        return await(runStarted, runId, "start_flow of run " + runId);
+    }
+
+    long taskCompleted(UUID runId, String step) throws InterruptedException {
+        return await(taskCompleted, new Key(runId, step), "complete_task of " + step + " in run " + runId);
+    }
+
+    long handlerStarted(UUID runId, String step) throws InterruptedException {
+        return await(handlerStarted, new Key(runId, step), "the " + step + " handler of run " + runId);
+    }
+
+    /**
+     * The event path can beat the thread that committed: a chat may have read a step's completion before the worker
+     * thread, back from complete_task, has taken its timestamp.
+     */
+    private static <K> long await(Map<K, Long> timestamps, K key, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        Long nanos = timestamps.get(key);
+        while (nanos == null && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+            nanos = timestamps.get(key);
+        }
+        if (nanos == null) {
+            throw new IllegalStateException("no timestamp for " + what);
+        }
+        return nanos;
+    }
+}
