@@ -21,6 +21,7 @@ import org.springframework.core.task.AsyncTaskExecutor;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.security.config.annotation.ObjectPostProcessor;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
@@ -38,6 +39,7 @@ import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.task.DelegatingSecurityContextAsyncTaskExecutor;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.header.HeaderWriterFilter;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
 
 /**
@@ -56,7 +58,16 @@ class SecurityConfiguration {
     SecurityFilterChain api(HttpSecurity http, AuthProperties auth, @Value("${server.address:}") String bindAddress) throws Exception {
         http.csrf(csrf -> csrf.disable())
                 // The routes set Cache-Control themselves: no-cache on the SSE stream (as the AI SDK does), no-store on JSON.
-                .headers(headers -> headers.cacheControl(cache -> cache.disable()))
+                // The security headers are written before the request goes on: platform-http writes a stream's body on
+                // another thread, and headers written when the response commits raced with the container thread.
+                .headers(headers -> headers.cacheControl(cache -> cache.disable())
+                        .withObjectPostProcessor(new ObjectPostProcessor<HeaderWriterFilter>() {
+                            @Override
+                            public <O extends HeaderWriterFilter> O postProcess(O filter) {
+                                filter.setShouldWriteHeadersEagerly(true);
+                                return filter;
+                            }
+                        }))
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .httpBasic(basic -> basic.disable())
                 .formLogin(form -> form.disable());

@@ -30,6 +30,7 @@ public final class CompletedChat {
         assertThat(response.header("x-vercel-ai-ui-message-stream")).isEqualTo("v1");
         assertThat(response.header("cache-control")).isEqualTo("no-cache");
         assertThat(response.header("x-accel-buffering")).isEqualTo("no");
+        assertThat(response.header("x-content-type-options")).as("Spring Security's headers").isEqualTo("nosniff");
 
         List<SseEvent> events = response.events();
         assertThat(events.get(events.size() - 1).data()).isEqualTo("[DONE]");
