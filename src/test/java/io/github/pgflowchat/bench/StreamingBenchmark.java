@@ -6,6 +6,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
+import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,9 +39,10 @@ final class StreamingBenchmark {
         try (PacedOpenAi provider = new PacedOpenAi(TOKENS, CADENCE_MS);
              BenchGateway gateway = BenchGateway.start(BenchGateway.providedBy(provider))) {
             ChatClient client = gateway.client();
+            PipelineTimestamps timestamps = PipelineTimestamps.weaveInto(gateway.camel(), Chats.STEPS);
             HttpClient http = HttpClient.newHttpClient();
             for (int i = 0; i < WARM_UP; i++) {
-                viaGateway(client, "warm-up-" + i);
+                viaGateway(client, provider, timestamps, "warm-up-" + i);
                 direct(http, provider);
             }
             List<Double> directToken = new ArrayList<>();
@@ -47,20 +50,35 @@ final class StreamingBenchmark {
             List<Double> directFirst = new ArrayList<>();
             List<Double> gatewayFirst = new ArrayList<>();
             List<Double> stepsWork = new ArrayList<>();
+            List<TimeToFirstToken> directParts = new ArrayList<>();
+            List<TimeToFirstToken> gatewayParts = new ArrayList<>();
             for (int i = 0; i < RUNS; i++) {
                 Sample d = direct(http, provider);
                 directToken.addAll(d.tokenLatenciesMs());
                 directFirst.add(d.firstTokenMs());
-                Sample g = viaGateway(client, "bench-" + i);
+                directParts.add(d.parts());
+                Sample g = viaGateway(client, provider, timestamps, "bench-" + i);
                 gatewayToken.addAll(g.tokenLatenciesMs());
                 gatewayFirst.add(g.firstTokenMs());
                 stepsWork.add(g.stepsWorkMs());
+                gatewayParts.add(g.parts());
             }
-            return report(directToken, gatewayToken, directFirst, gatewayFirst, stepsWork);
+            Table table = report(directToken, gatewayToken, directFirst, gatewayFirst, stepsWork);
+            addBreakdown(table, directParts, gatewayParts);
+            return table;
         }
     }
 
-    record Sample(List<Double> tokenLatenciesMs, double firstTokenMs, double stepsWorkMs) {
+    /**
+     * Where the time to first token goes, in ms, on one clock ({@link System#nanoTime()} in this JVM): before the run
+     * is committed (gateway only), from analyze's complete_task to the respond handler (gateway only), from there (or,
+     * direct, from sending) until the provider has read the request, the provider's own wait for its first token, and
+     * that token's way to the client.
+     */
+    record TimeToFirstToken(double startMs, double dispatchMs, double toProviderMs, double providerMs, double deliveryMs) {
+    }
+
+    record Sample(List<Double> tokenLatenciesMs, double firstTokenMs, double stepsWorkMs, TimeToFirstToken parts) {
     }
 
     /** The provider's stream read directly, as LangChain4j reads it. */
@@ -72,6 +90,7 @@ final class StreamingBenchmark {
                 .build();
         List<Double> latencies = new ArrayList<>();
         double first = -1;
+        TimeToFirstToken parts = null;
         try (Stream<String> lines = http.send(request, HttpResponse.BodyHandlers.ofLines()).body()) {
             for (String line : (Iterable<String>) lines::iterator) {
                 if (line.startsWith("data: {")) {
@@ -79,37 +98,74 @@ final class StreamingBenchmark {
                     String token = JSON.readTree(line.substring(6)).path("choices").path(0).path("delta").path("content").asText("");
                     if (!token.isEmpty()) {
                         latencies.add(PacedOpenAi.latencyMillis(token, now));
-                        first = first < 0 ? (now - start) / 1e6 : first;
+                        if (first < 0) {
+                            first = (now - start) / 1e6;
+                            long requestRead = provider.lastStreamRequestNanos();
+                            long written = PacedOpenAi.writtenNanos(token);
+                            parts = new TimeToFirstToken(0, 0, ms(requestRead - start), ms(written - requestRead), ms(now - written));
+                        }
                     }
                 }
             }
         }
-        return check(latencies, first, 0);
+        return check(latencies, first, 0, parts);
     }
 
     /** The same tokens through POST /api/chat: the pipeline's steps, then the answer streamed by the gateway. */
-    private static Sample viaGateway(ChatClient gateway, String chatId) throws Exception {
+    private static Sample viaGateway(ChatClient gateway, PacedOpenAi provider, PipelineTimestamps timestamps, String chatId) throws Exception {
         long start = System.nanoTime();
         List<Double> latencies = new ArrayList<>();
         double[] first = {-1};
+        long[] firstToken = new long[3];
         ChatClient.StreamResponse response = gateway.postChat(ChatClient.chatBody(chatId, Chats.QUESTION), event -> {
             if ("text-delta".equals(event.type())) {
                 long now = System.nanoTime();
-                latencies.add(PacedOpenAi.latencyMillis(event.json().path("delta").asText(), now));
-                first[0] = first[0] < 0 ? (now - start) / 1e6 : first[0];
+                String token = event.json().path("delta").asText();
+                latencies.add(PacedOpenAi.latencyMillis(token, now));
+                if (first[0] < 0) {
+                    first[0] = (now - start) / 1e6;
+                    firstToken[0] = provider.lastStreamRequestNanos();
+                    firstToken[1] = PacedOpenAi.writtenNanos(token);
+                    firstToken[2] = now;
+                }
             }
         });
         Chats.requireFinished(response, chatId);
         JsonNode steps = gateway.get("/api/runs/" + response.runId()).body().path("steps");
         double stepsWork = steps.get(0).path("durationMs").asDouble() + steps.get(1).path("durationMs").asDouble();
-        return check(latencies, first[0], stepsWork);
+        UUID runId = UUID.fromString(response.runId());
+        long respondHandler = timestamps.handlerStarted(runId, "respond");
+        TimeToFirstToken parts = new TimeToFirstToken(ms(timestamps.runStarted(runId) - start),
+                ms(respondHandler - timestamps.taskCompleted(runId, "analyze")), ms(firstToken[0] - respondHandler),
+                ms(firstToken[1] - firstToken[0]), ms(firstToken[2] - firstToken[1]));
+        return check(latencies, first[0], stepsWork, parts);
     }
 
-    private static Sample check(List<Double> latencies, double first, double stepsWork) {
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
+    private static Sample check(List<Double> latencies, double first, double stepsWork, TimeToFirstToken parts) {
         if (latencies.size() != TOKENS) {
             throw new IllegalStateException("expected " + TOKENS + " tokens, got " + latencies.size());
         }
-        return new Sample(latencies, first, stepsWork);
+        return new Sample(latencies, first, stepsWork, parts);
+    }
+
+    /** The time to first token in parts (p50 of each), gateway against direct: what the overhead is made of. */
+    private static void addBreakdown(Table table, List<TimeToFirstToken> direct, List<TimeToFirstToken> gateway) {
+        addPart(table, "TTFT part: request until the run is committed (start_flow returned)", direct, gateway, TimeToFirstToken::startMs);
+        addPart(table, "TTFT part: analyze's complete_task returned until the respond handler runs", direct, gateway, TimeToFirstToken::dispatchMs);
+        addPart(table, "TTFT part: respond handler (direct: sending) until the provider has read the request", direct, gateway, TimeToFirstToken::toProviderMs);
+        addPart(table, "TTFT part: the provider's own wait for its first token", direct, gateway, TimeToFirstToken::providerMs);
+        addPart(table, "TTFT part: the first token's way to the client", direct, gateway, TimeToFirstToken::deliveryMs);
+    }
+
+    private static void addPart(Table table, String name, List<TimeToFirstToken> direct, List<TimeToFirstToken> gateway,
+                                ToDoubleFunction<TimeToFirstToken> part) {
+        double baseline = Table.percentile(direct.stream().map(part::applyAsDouble).toList(), 50);
+        double measured = Table.percentile(gateway.stream().map(part::applyAsDouble).toList(), 50);
+        table.row(name + " p50", Table.ms(baseline), Table.ms(measured), Table.plusMs(measured - baseline), "", null);
     }
 
     private static Table report(List<Double> directToken, List<Double> gatewayToken, List<Double> directFirst,

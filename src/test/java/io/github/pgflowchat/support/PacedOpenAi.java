@@ -30,6 +30,7 @@ public final class PacedOpenAi implements AutoCloseable {
     private final CountDownLatch clientClosed = new CountDownLatch(1);
     private final AtomicInteger heldAnswers = new AtomicInteger();
     private volatile CountDownLatch answersReleased = new CountDownLatch(0);
+    private volatile long lastStreamRequestNanos;
 
     public PacedOpenAi(int tokens, int cadenceMs) throws IOException {
         this.tokens = tokens;
@@ -51,8 +52,18 @@ public final class PacedOpenAi implements AutoCloseable {
 
     /** The latency of a token as written by this server, from the moment it arrived ({@link System#nanoTime()}). */
     public static double latencyMillis(String token, long arrivedNanos) {
+        return (arrivedNanos - writtenNanos(token)) / 1e6;
+    }
+
+    /** {@link System#nanoTime()} when the latest streamed request had been read, body and all. */
+    public long lastStreamRequestNanos() {
+        return lastStreamRequestNanos;
+    }
+
+    /** The moment a token was written by this server ({@link System#nanoTime()}). */
+    public static long writtenNanos(String token) {
         String text = token.strip();
-        return (arrivedNanos - Long.parseLong(text.substring(text.indexOf('@') + 1))) / 1e6;
+        return Long.parseLong(text.substring(text.indexOf('@') + 1));
     }
 
     /** From now on, streamed answers wait before their first token until {@link #releaseAnswers()}. */
@@ -118,6 +129,7 @@ public final class PacedOpenAi implements AutoCloseable {
                 out.flush();
                 return;
             }
+            lastStreamRequestNanos = System.nanoTime();
             out.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.UTF_8));
             out.flush();
             try {
