@@ -22,17 +22,27 @@ import org.springframework.transaction.support.TransactionTemplate;
 public class PgflowSqlClient {
 
     // The joined step_tasks row is read with the statement's snapshot, taken before start_tasks incremented
-    // attempts_count: the attempt now starting is that count + 1.
+    // attempts_count: the attempt now starting is that count + 1. pgflow 0.8.1's start_tasks means to hide each claimed
+    // message for its step's timeout + 2 s but does not (issue #656): the same statement hides it for the worker's
+    // lease (at most that long), so that claiming takes one round trip.
     private static final String START_TASKS = """
-            select t.flow_slug, t.run_id, t.step_slug, t.task_index, t.msg_id, t.input::text as input,
-                   coalesce(s.opt_timeout, f.opt_timeout) as timeout_seconds,
-                   coalesce(s.opt_max_attempts, f.opt_max_attempts) as max_attempts,
-                   st.attempts_count + 1 as attempt
-              from pgflow.start_tasks(flow_slug => ?, msg_ids => ?::bigint[], worker_id => ?::uuid) t
-              join pgflow.flows f on f.flow_slug = t.flow_slug
-              join pgflow.steps s on s.flow_slug = t.flow_slug and s.step_slug = t.step_slug
-              join pgflow.step_tasks st on st.run_id = t.run_id and st.step_slug = t.step_slug
-                                       and st.task_index = t.task_index
+            with started as (
+                select t.flow_slug, t.run_id, t.step_slug, t.task_index, t.msg_id, t.input::text as input,
+                       coalesce(s.opt_timeout, f.opt_timeout) as timeout_seconds,
+                       coalesce(s.opt_max_attempts, f.opt_max_attempts) as max_attempts,
+                       st.attempts_count + 1 as attempt
+                  from pgflow.start_tasks(flow_slug => ?, msg_ids => ?::bigint[], worker_id => ?::uuid) t
+                  join pgflow.flows f on f.flow_slug = t.flow_slug
+                  join pgflow.steps s on s.flow_slug = t.flow_slug and s.step_slug = t.step_slug
+                  join pgflow.step_tasks st on st.run_id = t.run_id and st.step_slug = t.step_slug
+                                           and st.task_index = t.task_index
+            ),
+            leased as (
+                select count(*) as messages
+                  from pgflow.set_vt_batch(?, (select array_agg(msg_id order by msg_id) from started),
+                                           (select array_agg(least(?, timeout_seconds + ?) order by msg_id) from started))
+            )
+            select started.* from started, leased
             """;
 
     private final JdbcTemplate jdbc;
@@ -45,14 +55,24 @@ public class PgflowSqlClient {
         this.transaction = transaction;
     }
 
-    /** Reads up to {@code batchSize} visible messages and hides them for {@code visibilityTimeout} seconds. */
-    public List<QueueMessage> readMessages(String queueName, int visibilityTimeout, int batchSize) {
-        return jdbc.query("select msg_id, read_ct, extract(epoch from clock_timestamp() - enqueued_at) * 1000 as waited_ms,"
-                        + " message ->> 'run_id' as run_id, message ->> 'step_slug' as step_slug"
-                        + " from pgmq.read(queue_name => ?, vt => ?, qty => ?)",
+    /**
+     * Reads up to {@code batchSize} visible messages and hides them for {@code visibilityTimeout} seconds. Each comes
+     * with the worker of the instance holding its run's chat stream ({@code streamWorkerId} in the run input) if that
+     * worker is alive: registered, not stopped, with a heartbeat within {@code aliveWithinSeconds}.
+     */
+    public List<QueueMessage> readMessages(String queueName, int visibilityTimeout, int batchSize, long aliveWithinSeconds) {
+        return jdbc.query("""
+                        select m.msg_id, m.read_ct, extract(epoch from clock_timestamp() - m.enqueued_at) * 1000 as waited_ms,
+                               m.message ->> 'run_id' as run_id, m.message ->> 'step_slug' as step_slug, w.worker_id as stream_worker_id
+                          from pgmq.read(queue_name => ?, vt => ?, qty => ?) m
+                          left join pgflow.runs r on r.run_id = (m.message ->> 'run_id')::uuid
+                          left join pgflow.workers w on w.worker_id::text = r.input ->> 'streamWorkerId'
+                                                    and w.deprecated_at is null
+                                                    and w.last_heartbeat_at > now() - make_interval(secs => ?)
+                        """,
                 (rs, i) -> new QueueMessage(rs.getLong("msg_id"), rs.getInt("read_ct"), rs.getDouble("waited_ms"),
-                        UUID.fromString(rs.getString("run_id")), rs.getString("step_slug")),
-                queueName, visibilityTimeout, batchSize);
+                        UUID.fromString(rs.getString("run_id")), rs.getString("step_slug"), rs.getObject("stream_worker_id", UUID.class)),
+                queueName, visibilityTimeout, batchSize, aliveWithinSeconds);
     }
 
     /** Messages in the queue, visible or not (pgmq.metrics). */
@@ -62,14 +82,15 @@ public class PgflowSqlClient {
     }
 
     /**
-     * Claims the tasks behind the messages. Messages whose task is not queued any more (started elsewhere, run
-     * failed) return no row and must be left alone.
+     * Claims the tasks behind the messages and hides each claimed message for {@code leaseSeconds}, or its step's
+     * timeout + {@code marginSeconds} if that is shorter. Messages whose task is not queued any more (started
+     * elsewhere, run failed) return no row and must be left alone.
      */
-    public List<StepTask> startTasks(String flowSlug, List<Long> msgIds, UUID workerId) {
+    public List<StepTask> startTasks(String flowSlug, List<Long> msgIds, UUID workerId, int leaseSeconds, int marginSeconds) {
         return jdbc.execute((ConnectionCallback<List<StepTask>>) connection -> {
             Array ids = connection.createArrayOf("bigint", msgIds.toArray());
             try {
-                return jdbc.query(START_TASKS, (rs, i) -> toStepTask(rs), flowSlug, ids, workerId);
+                return jdbc.query(START_TASKS, (rs, i) -> toStepTask(rs), flowSlug, ids, workerId, flowSlug, leaseSeconds, marginSeconds);
             } finally {
                 ids.free();
             }
@@ -83,29 +104,6 @@ public class PgflowSqlClient {
     public List<Long> queuedMessage(UUID runId, String stepSlug) {
         return jdbc.queryForList("select message_id from pgflow.step_tasks where run_id = ? and step_slug = ? and status = 'queued'",
                 Long.class, runId, stepSlug);
-    }
-
-    /**
-     * Of the given runs, those whose chat stream is held by another worker that is alive: registered, not stopped, and
-     * with a heartbeat within {@code aliveWithinSeconds}. The stream's worker is the run input's {@code streamWorkerId}.
-     */
-    public List<UUID> runsStreamedByOtherLiveWorkers(List<UUID> runIds, UUID workerId, long aliveWithinSeconds) {
-        return jdbc.execute((ConnectionCallback<List<UUID>>) connection -> {
-            Array ids = connection.createArrayOf("uuid", runIds.toArray());
-            try {
-                return jdbc.queryForList("""
-                        select r.run_id
-                          from pgflow.runs r
-                          join pgflow.workers w on w.worker_id::text = r.input ->> 'streamWorkerId'
-                         where r.run_id = any(?::uuid[])
-                           and w.worker_id <> ?
-                           and w.deprecated_at is null
-                           and w.last_heartbeat_at > now() - make_interval(secs => ?)
-                        """, UUID.class, ids, workerId, aliveWithinSeconds);
-            } finally {
-                ids.free();
-            }
-        });
     }
 
     public void completeTask(StepTask task, JsonNode output) {

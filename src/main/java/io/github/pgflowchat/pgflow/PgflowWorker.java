@@ -143,7 +143,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         if (!registered || free <= 0) {
             return List.of();
         }
-        List<QueueMessage> messages = pgflow.readMessages(flowSlug, properties.readVisibilitySeconds(), free);
+        List<QueueMessage> messages = pgflow.readMessages(flowSlug, properties.readVisibilitySeconds(), free,
+                properties.deadWorkerAfter().toSeconds());
         if (messages.isEmpty()) {
             return List.of();
         }
@@ -167,9 +168,9 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     }
 
     private List<StepTask> start(List<Long> msgIds) {
-        List<StepTask> tasks = pgflow.startTasks(flowSlug, msgIds, workerId);
+        List<StepTask> tasks = pgflow.startTasks(flowSlug, msgIds, workerId, (int) properties.visibilityLease().toSeconds(),
+                VISIBILITY_MARGIN_SECONDS);
         tasks.forEach(task -> inFlight.put(task.msgId(), task));
-        renewLeases(tasks);
         return tasks;
     }
 
@@ -179,15 +180,11 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
      * are returned to claim. A stream's instance that died is not waited for: its runs' tasks run here.
      */
     private List<Long> leaveStreamedTasksToTheirStreams(List<QueueMessage> messages) {
-        List<UUID> streamedRuns = messages.stream().filter(m -> properties.streamedSteps().contains(m.stepSlug()))
-                .map(QueueMessage::runId).toList();
-        List<UUID> heldElsewhere = streamedRuns.isEmpty() ? List.of()
-                : pgflow.runsStreamedByOtherLiveWorkers(streamedRuns, workerId, properties.deadWorkerAfter().toSeconds());
         List<Long> left = new ArrayList<>();
         List<Long> claimable = new ArrayList<>();
         for (QueueMessage message : messages) {
-            boolean leave = properties.streamedSteps().contains(message.stepSlug()) && heldElsewhere.contains(message.runId());
-            (leave ? left : claimable).add(message.msgId());
+            boolean heldElsewhere = message.streamWorkerId() != null && !message.streamWorkerId().equals(workerId);
+            (heldElsewhere && properties.streamedSteps().contains(message.stepSlug()) ? left : claimable).add(message.msgId());
         }
         if (!left.isEmpty()) {
             pgflow.setVisibility(flowSlug, left, Collections.nCopies(left.size(), (int) properties.streamHandoff().toSeconds()));
