@@ -1,7 +1,6 @@
 package io.github.pgflowchat.bench;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -90,13 +89,6 @@ final class BenchGateway implements AutoCloseable {
                 .flatMap(process -> Stream.concat(Stream.of(process), process.descendants()))
                 .map(process -> process.info().totalCpuDuration().orElse(Duration.ZERO))
                 .reduce(Duration.ZERO, Duration::plus);
-    }
-
-    /** A port free now, for a server that must be told its port before it starts. */
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
     /** Stops the gateway (and with it the embedded PostgreSQL) and deletes the data directory. */

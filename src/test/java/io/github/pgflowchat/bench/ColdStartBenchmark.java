@@ -1,14 +1,8 @@
 package io.github.pgflowchat.bench;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.net.ConnectException;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.net.URLClassLoader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,9 +10,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
+import io.github.pgflowchat.support.ServiceProcess;
 
 /**
  * Cold start to the first served chat on the embedded default: a new JVM running the gateway with the offline model,
@@ -79,9 +76,9 @@ final class ColdStartBenchmark {
     }
 
     private static Start start(String java, Path dataDir, String name) throws Exception {
-        int port = BenchGateway.freePort();
+        int port = ServiceProcess.freePort();
         Path log = Path.of("target", "bench-coldstart-" + name + ".log");
-        ProcessBuilder builder = new ProcessBuilder(java, "-cp", classpath(), Application.class.getName(),
+        ProcessBuilder builder = new ProcessBuilder(java, "-cp", ServiceProcess.testClassPath(), Application.class.getName(),
                 "--server.port=" + port, "--gateway.embedded-postgres.data-dir=" + dataDir,
                 "--gateway.llm.provider=offline", "--gateway.llm.offline.token-delay=0ms")
                 .redirectErrorStream(true)
@@ -123,17 +120,5 @@ final class ColdStartBenchmark {
                 process.destroyForcibly();
             }
         }
-    }
-
-    /** The benchmark's own classpath: exec:java loads it in a class loader of its own, not on java.class.path. */
-    private static String classpath() throws URISyntaxException {
-        if (Thread.currentThread().getContextClassLoader() instanceof URLClassLoader loader) {
-            List<String> entries = new ArrayList<>();
-            for (URL url : loader.getURLs()) {
-                entries.add(Path.of(url.toURI()).toString());
-            }
-            return String.join(File.pathSeparator, entries);
-        }
-        return System.getProperty("java.class.path");
     }
 }

@@ -20,6 +20,7 @@ import io.github.pgflowchat.realtime.RealtimeClient;
 import io.github.pgflowchat.realtime.RealtimeProperties;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.PhoenixTestServer;
+import io.github.pgflowchat.support.ServiceProcess;
 
 /**
  * Step event latency: from a step's {@code complete_task} commit to its {@code data-step} "completed" part read by
@@ -56,7 +57,7 @@ final class StepEventBenchmark {
         Samples realtime;
         // The relay reads the gateway's database, so it must stop before the gateway does: the server is closed
         // first, and so started after the gateway, on the port the gateway was told to connect to.
-        int port = BenchGateway.freePort();
+        int port = ServiceProcess.freePort();
         try (BenchGateway gateway = BenchGateway.start(BenchGateway.offlineWithoutTokenDelay(), "--gateway.events.source=supabase",
                 "--gateway.realtime.url=ws://127.0.0.1:" + port + "/realtime/v1/websocket", "--gateway.realtime.api-key=" + REALTIME_KEY);
              PhoenixTestServer server = new PhoenixTestServer(REALTIME_KEY, REALTIME_KEY)) {

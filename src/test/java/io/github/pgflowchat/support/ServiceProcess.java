@@ -1,8 +1,12 @@
 package io.github.pgflowchat.support;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -114,12 +118,31 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
-    /** Surefire runs tests from a manifest-only jar; the full class path is in this property. */
-    private static String testClassPath() {
-        return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    /**
+     * The class path the tests (or the benchmarks) run with: surefire runs tests from a manifest-only jar and puts the
+     * full class path in a property; exec:java loads the benchmarks in a class loader of its own.
+     */
+    public static String testClassPath() {
+        String surefire = System.getProperty("surefire.test.class.path");
+        if (surefire != null) {
+            return surefire;
+        }
+        if (Thread.currentThread().getContextClassLoader() instanceof URLClassLoader loader) {
+            List<String> entries = new ArrayList<>();
+            for (URL url : loader.getURLs()) {
+                try {
+                    entries.add(Path.of(url.toURI()).toString());
+                } catch (URISyntaxException e) {
+                    throw new IllegalStateException("not a file on the class path: " + url, e);
+                }
+            }
+            return String.join(File.pathSeparator, entries);
+        }
+        return System.getProperty("java.class.path");
     }
 
-    private static int freePort() throws IOException {
+    /** A port free now, for a server that must be told its port before it starts. */
+    public static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         }
