@@ -24,7 +24,7 @@ public class PgflowSqlClient {
     // The joined step_tasks row is read with the statement's snapshot, taken before start_tasks incremented
     // attempts_count: the attempt now starting is that count + 1. pgflow 0.8.1's start_tasks means to hide each claimed
     // message for its step's timeout + 2 s but does not (issue #656): the same statement hides it for the worker's
-    // lease (at most that long), so that claiming takes one round trip.
+    // lease (at most that long), so that starting the tasks and leasing their messages is one round trip, not two.
     private static final String START_TASKS = """
             with started as (
                 select t.flow_slug, t.run_id, t.step_slug, t.task_index, t.msg_id, t.input::text as input,

@@ -48,9 +48,9 @@ public class RunRequests {
      * Adds {@code answerSoFar} to the respond step while its answer is being written here: a client whose stream
      * ended early (its maximum duration, a lost connection) can show the text written so far.
      */
-    public String withAnswerSoFar(String status) {
-        JsonNode run = StoredJson.read(json, status, "a run status");
-        return respondStep.answerSoFar(UUID.fromString(run.path("runId").asText())).map(answer -> {
+    public String withAnswerSoFar(String status, String runId) {
+        return respondStep.answerSoFar(UUID.fromString(runId)).map(answer -> {
+            JsonNode run = StoredJson.read(json, status, "a run status");
             for (JsonNode step : run.path("steps")) {
                 if ("respond".equals(step.path("step").asText()) && "started".equals(step.path("status").asText())) {
                     ((ObjectNode) step).put("answerSoFar", answer);
