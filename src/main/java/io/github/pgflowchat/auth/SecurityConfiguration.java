@@ -99,7 +99,7 @@ class SecurityConfiguration {
                     "Sign in: send a valid Supabase access token as 'Authorization: Bearer <jwt>'.");
         };
         AccessDeniedHandler jsonForbidden = (request, response, denied) -> SecurityErrors.write(response, HttpStatus.FORBIDDEN.value(),
-                "forbidden", "This needs a token whose role (or app_metadata.role) is the admin role.");
+                "forbidden", "This needs a token whose role (or app_metadata.role) is '" + auth.adminRole() + "' (ADMIN_ROLE).");
         JwtAuthenticationConverter roles = new JwtAuthenticationConverter();
         roles.setJwtGrantedAuthoritiesConverter(RoleClaims::authorities);
         return http
