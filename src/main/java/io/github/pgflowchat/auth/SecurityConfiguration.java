@@ -132,7 +132,7 @@ class SecurityConfiguration {
         };
     }
 
-    /** HS256 tokens are checked with the project's secret, others with its JWKS; both with exp, aud and iss. */
+    /** HS256 tokens are checked with the project's secret, others with its JWKS; both with exp, sub, aud and iss. */
     @Bean
     JwtDecoder supabaseJwtDecoder(AuthProperties auth, @Value("${gateway.realtime.url:}") String supabaseUrl) {
         String projectUrl = supabaseUrl == null ? "" : supabaseUrl.strip().replaceAll("/+$", "");
