@@ -21,9 +21,21 @@ public class Caller {
         if (!properties.enabled()) {
             return properties.anonymousUserId();
         }
+        return token().getToken().getSubject();
+    }
+
+    /**
+     * Whether the caller's token grants {@code role} (see {@link RoleClaims}). With authentication off the one local
+     * user, reachable only from loopback, holds every role.
+     */
+    public boolean hasRole(String role) {
+        return !properties.enabled() || token().getAuthorities().contains(RoleClaims.authority(role));
+    }
+
+    private static JwtAuthenticationToken token() {
         Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
-        if (authentication instanceof JwtAuthenticationToken jwt && jwt.getToken().getSubject() != null) {
-            return jwt.getToken().getSubject();
+        if (authentication instanceof JwtAuthenticationToken jwt) {
+            return jwt;
         }
         throw new ApiException(401, "unauthorized", "Sign in: send a Supabase access token as 'Authorization: Bearer <jwt>'.");
     }

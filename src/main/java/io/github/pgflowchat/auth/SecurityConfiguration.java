@@ -10,6 +10,7 @@ import javax.crypto.spec.SecretKeySpec;
 
 import com.nimbusds.jwt.JWTParser;
 import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -20,7 +21,10 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.task.AsyncTaskExecutor;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
+import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.core.context.SecurityContextImpl;
 import org.springframework.security.config.annotation.ObjectPostProcessor;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
@@ -36,23 +40,28 @@ import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.oauth2.jwt.JwtIssuerValidator;
 import org.springframework.security.oauth2.jwt.JwtTimestampValidator;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
+import org.springframework.security.oauth2.server.resource.authentication.JwtAuthenticationConverter;
 import org.springframework.security.task.DelegatingSecurityContextAsyncTaskExecutor;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
 import org.springframework.security.web.header.HeaderWriterFilter;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
+import org.springframework.web.filter.CorsFilter;
 
 /**
  * Authentication with Supabase Auth JWTs through Spring Security's resource server: {@code /api/**} needs a valid
- * bearer token (signature, {@code exp}, {@code aud}, {@code iss}); health, the chat page and its settings stay open.
- * Without authentication the service refuses to listen on anything but loopback.
+ * bearer token (signature, {@code exp}, {@code sub}, {@code aud}, {@code iss}); the actuator needs the admin role but
+ * for health, which shows others its status only; the chat page and its settings stay open. CORS for the allowed
+ * origins is answered before any of that. Without authentication the service refuses to listen on anything but
+ * loopback, and answers only requests that a page elsewhere cannot have sent (see {@link LoopbackRequestGuard}).
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 class SecurityConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(SecurityConfiguration.class);
-    private static final String UNAUTHORIZED = "{\"error\":{\"code\":\"unauthorized\",\"message\":\"Sign in: send a valid Supabase access token as 'Authorization: Bearer <jwt>'.\"}}";
 
     @Bean
     SecurityFilterChain api(HttpSecurity http, AuthProperties auth, @Value("${server.address:}") String bindAddress) throws Exception {
@@ -71,34 +80,59 @@ class SecurityConfiguration {
                 .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .httpBasic(basic -> basic.disable())
                 .formLogin(form -> form.disable());
+        if (!auth.corsAllowedOrigins().isEmpty()) {
+            http.addFilter(CorsPolicy.filter(auth.corsAllowedOrigins()));
+        }
         if (!auth.enabled()) {
             requireLoopback(bindAddress);
             log.warn("*** AUTHENTICATION IS OFF: every request acts as user '{}'. This is allowed only because the server is bound to "
                     + "loopback ({}). Set AUTH_ENABLED=true (with SUPABASE_JWT_SECRET or SUPABASE_URL) before exposing it. ***",
                     auth.anonymousUserId(), bindAddress);
-            return http.authorizeHttpRequests(requests -> requests.anyRequest().permitAll()).build();
+            return http.addFilterBefore(new LoopbackRequestGuard(auth.corsAllowedOrigins()), CorsFilter.class)
+                    .addFilterBefore(localUser(auth), AnonymousAuthenticationFilter.class)
+                    .authorizeHttpRequests(requests -> requests.anyRequest().permitAll())
+                    .build();
         }
         AuthenticationEntryPoint jsonUnauthorized = (request, response, failure) -> {
-            response.setStatus(HttpStatus.UNAUTHORIZED.value());
             response.setHeader("WWW-Authenticate", "Bearer");
-            response.setContentType(MediaType.APPLICATION_JSON_VALUE);
-            response.getOutputStream().write(UNAUTHORIZED.getBytes(StandardCharsets.UTF_8));
+            SecurityErrors.write(response, HttpStatus.UNAUTHORIZED.value(), "unauthorized",
+                    "Sign in: send a valid Supabase access token as 'Authorization: Bearer <jwt>'.");
         };
+        AccessDeniedHandler jsonForbidden = (request, response, denied) -> SecurityErrors.write(response, HttpStatus.FORBIDDEN.value(),
+                "forbidden", "This needs a token whose role (or app_metadata.role) is '" + auth.adminRole() + "' (ADMIN_ROLE).");
+        JwtAuthenticationConverter roles = new JwtAuthenticationConverter();
+        roles.setJwtGrantedAuthoritiesConverter(RoleClaims::authorities);
         return http
                 .authorizeHttpRequests(requests -> requests
                         .dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
+                        // Anonymous health is the status alone (management.endpoint.health.roles shows the rest to admins).
                         .requestMatchers("/actuator/health", "/actuator/health/**").permitAll()
+                        .requestMatchers("/actuator", "/actuator/**").hasRole(auth.adminRole())
                         // The chat page and what it reads before sign-in: it asks for the token itself.
                         .requestMatchers(HttpMethod.GET, "/", "/index.html", "/assets/**", "/api/config").permitAll()
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(resource -> resource
                         .authenticationEntryPoint(jsonUnauthorized)
-                        .jwt(jwt -> { }))
-                .exceptionHandling(exceptions -> exceptions.authenticationEntryPoint(jsonUnauthorized))
+                        .accessDeniedHandler(jsonForbidden)
+                        .jwt(jwt -> jwt.jwtAuthenticationConverter(roles)))
+                .exceptionHandling(exceptions -> exceptions.authenticationEntryPoint(jsonUnauthorized).accessDeniedHandler(jsonForbidden))
                 .build();
     }
 
-    /** HS256 tokens are checked with the project's secret, others with its JWKS; both with exp, aud and iss. */
+    /**
+     * With authentication off every request is the one local user, who holds the admin role: reachable only from
+     * loopback, it is the operator, and health shows it the details as it does to an admin.
+     */
+    private static Filter localUser(AuthProperties auth) {
+        Authentication user = UsernamePasswordAuthenticationToken.authenticated(auth.anonymousUserId(), null,
+                List.of(RoleClaims.authority(auth.adminRole())));
+        return (request, response, chain) -> {
+            SecurityContextHolder.setContext(new SecurityContextImpl(user));
+            chain.doFilter(request, response);
+        };
+    }
+
+    /** HS256 tokens are checked with the project's secret, others with its JWKS; both with exp, sub, aud and iss. */
     @Bean
     JwtDecoder supabaseJwtDecoder(AuthProperties auth, @Value("${gateway.realtime.url:}") String supabaseUrl) {
         String projectUrl = supabaseUrl == null ? "" : supabaseUrl.strip().replaceAll("/+$", "");
@@ -145,6 +179,10 @@ class SecurityConfiguration {
     private static OAuth2TokenValidator<Jwt> validator(String issuer, String audience) {
         List<OAuth2TokenValidator<Jwt>> validators = new ArrayList<>();
         validators.add(new JwtTimestampValidator());
+        // Runs belong to the subject: without one, every such token would share one identity.
+        validators.add(jwt -> jwt.getSubject() != null && !jwt.getSubject().isBlank()
+                ? OAuth2TokenValidatorResult.success()
+                : OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token", "the token has no subject (sub)", null)));
         validators.add(jwt -> jwt.getExpiresAt() != null
                 ? OAuth2TokenValidatorResult.success()
                 : OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token", "the token has no exp", null)));

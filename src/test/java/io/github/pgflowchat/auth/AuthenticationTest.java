@@ -128,7 +128,11 @@ class AuthenticationTest {
                 Arguments.of("wrong audience", hs256(claims("user-a").audience("anon-service").build(), SECRET)),
                 Arguments.of("wrong issuer", hs256(claims("user-a").issuer("https://evil.example/auth/v1").build(), SECRET)),
                 Arguments.of("unsigned (alg none)", new PlainJWT(same.apply(claims("user-a")).build()).serialize()),
-                Arguments.of("RS256 signed by an unknown key", rs256WithUnknownKey()));
+                Arguments.of("RS256 signed by an unknown key", rs256WithUnknownKey()),
+                Arguments.of("empty subject", hs256(claims("").build(), SECRET)),
+                Arguments.of("blank subject", hs256(claims(" ").build(), SECRET)),
+                Arguments.of("no subject", hs256(claims(null).build(), SECRET)),
+                Arguments.of("empty subject, RS256", rs256(claims("").build())));
     }
 
     static String rs256WithUnknownKey() {

@@ -3,6 +3,7 @@ package io.github.pgflowchat.page;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,7 @@ import io.github.pgflowchat.realtime.RealtimeProperties;
 class PageSettingsTest {
 
     private static AuthProperties auth(boolean enabled) {
-        return new AuthProperties(enabled, "the-jwt-secret", "", "", "authenticated", "local-user");
+        return new AuthProperties(enabled, "the-jwt-secret", "", "", "authenticated", "local-user", "service_role", List.of());
     }
 
     private static RealtimeProperties supabase(String url, String anonKey) {
