@@ -95,7 +95,8 @@ class MisbehavingModelTest {
     void anAnswerBrokenOffLeavesNoForgedLineAndOnlyAPrefixOfItsTextInTheLog(CapturedOutput output) throws Exception {
         ChatClient client = new ChatClient(port);
 
-        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-forged-log",
+        // A chat id is the client's: a line separator in it must not split the route's log line either.
+        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-forged-log\u2028" + FORGED,
                 "How do I run the tests? Please " + MockOpenAi.FAIL_MID_ANSWER));
 
         assertThat(response.types()).endsWith("error");
@@ -106,5 +107,7 @@ class MisbehavingModelTest {
         assertThat(output.getAll().lines()).as("no line of the model's text stands as a log line of its own")
                 .noneMatch(line -> line.startsWith(FORGED))
                 .noneMatch(line -> line.contains(TAIL));
+        assertThat(output.getAll()).as("the chat id was logged, escaped").contains("chat chat-forged-log\\u2028" + FORGED)
+                .doesNotContain("\u2028");
     }
 }
