@@ -64,6 +64,16 @@ public class DataRetention implements SmartLifecycle {
         if (!flowSlug.matches("[a-zA-Z_][a-zA-Z0-9_]*")) {
             throw new IllegalStateException("gateway.flow-slug must be a pgflow slug, not '" + flowSlug + "'");
         }
+        if (properties.runs().isNegative()) {
+            throw new IllegalStateException("RUN_RETENTION cannot be negative (0 keeps runs for ever), not " + properties.runs());
+        }
+        // Running runs' broadcasts are read back by the event source; none can go at once.
+        if (eventsRetention.isNegative() || eventsRetention.isZero()) {
+            throw new IllegalStateException("EVENTS_RETENTION must be positive, not " + eventsRetention);
+        }
+        if (properties.batchSize() < 1 || properties.interval().isNegative() || properties.interval().isZero()) {
+            throw new IllegalStateException("gateway.retention.batch-size and RETENTION_INTERVAL must be positive");
+        }
         if (properties.deadWorkers().compareTo(MIN_DEAD_WORKER_AGE) < 0) {
             throw new IllegalStateException("WORKER_ROW_RETENTION (gateway.retention.dead-workers) must be at least "
                     + MIN_DEAD_WORKER_AGE + ", not " + properties.deadWorkers());
