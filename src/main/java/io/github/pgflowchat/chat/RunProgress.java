@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.events.RunEvent;
+import io.github.pgflowchat.logging.LogSafe;
 
 /**
  * Turns pgflow run events into progress parts of a chat stream. Which event calls which method is declared in the
@@ -60,8 +61,8 @@ public class RunProgress {
         changes.put("error", reason);
         stream.updateStep(event.stepSlug(), changes);
         stream.fail("Step '" + event.stepSlug() + "' failed: " + reason + " (run " + stream.runId() + ")");
-        log.warn("run {} failed at step {} (chat {}, user {}): {}; {}", stream.runId(), event.stepSlug(), stream.chatId(),
-                stream.userId(), reason, stream.stepSummary());
+        log.warn("run {} failed at step {} (chat {}, user {}): {}; {}", stream.runId(), event.stepSlug(), LogSafe.prefix(stream.chatId()),
+                LogSafe.prefix(stream.userId()), LogSafe.prefix(reason, 200), stream.stepSummary());
     }
 
     /** The search results the answer draws on, as the {@code data-search} part. */
@@ -103,12 +104,13 @@ public class RunProgress {
         metadata.put("citations", respond.path("citations"));
         stream.send(UiChunks.finish("stop", metadata));
         stream.end();
-        log.info("run {} completed (chat {}, user {}): {}", stream.runId(), stream.chatId(), stream.userId(), stream.stepSummary());
+        log.info("run {} completed (chat {}, user {}): {}", stream.runId(), LogSafe.prefix(stream.chatId()), LogSafe.prefix(stream.userId()), stream.stepSummary());
     }
 
     public void runFailed(ChatStream stream, RunEvent event) {
         String reason = event.payload().path("error_message").asText("no reason recorded");
         stream.fail("Run " + stream.runId() + " failed: " + reason);
-        log.warn("run {} failed (chat {}, user {}): {}; {}", stream.runId(), stream.chatId(), stream.userId(), reason, stream.stepSummary());
+        log.warn("run {} failed (chat {}, user {}): {}; {}", stream.runId(), LogSafe.prefix(stream.chatId()), LogSafe.prefix(stream.userId()),
+                LogSafe.prefix(reason, 200), stream.stepSummary());
     }
 }

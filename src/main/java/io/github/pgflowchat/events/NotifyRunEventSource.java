@@ -1,6 +1,5 @@
 package io.github.pgflowchat.events;
 
-import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -8,10 +7,8 @@ import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.db.PgNotificationListener;
@@ -33,13 +30,10 @@ class NotifyRunEventSource implements RunEventSource {
     private final JdbcTemplate jdbc;
     private final ObjectMapper json;
     private final PgNotificationListener listener;
-    private final Duration retention;
     private final Map<UUID, RunSubscription> subscriptions = new ConcurrentHashMap<>();
 
-    NotifyRunEventSource(JdbcTemplate jdbc, ObjectMapper json, PgNotificationListener listener,
-                         @Value("${gateway.events.retention:3d}") Duration retention) {
+    NotifyRunEventSource(JdbcTemplate jdbc, ObjectMapper json, PgNotificationListener listener) {
         this.jdbc = jdbc;
-        this.retention = retention;
         this.json = json;
         this.listener = listener;
         listener.listen(CHANNEL, this::onNotification);
@@ -56,12 +50,6 @@ class NotifyRunEventSource implements RunEventSource {
     @Override
     public boolean isConnected() {
         return listener.isConnected();
-    }
-
-    /** The stand-in keeps every broadcast; like Supabase's realtime.messages, old ones are dropped (3 days by default). */
-    @Scheduled(fixedDelayString = "PT1H", initialDelayString = "PT1M")
-    void dropOldMessages() {
-        jdbc.update("delete from realtime.messages where inserted_at < now() - ?::interval", retention.toSeconds() + " seconds");
     }
 
     private void onNotification(String notification) {

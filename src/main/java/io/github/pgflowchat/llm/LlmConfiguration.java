@@ -2,6 +2,13 @@ package io.github.pgflowchat.llm;
 
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.StreamingChatModel;
+import dev.langchain4j.model.chat.request.ResponseFormat;
+import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.json.JsonArraySchema;
+import dev.langchain4j.model.chat.request.json.JsonIntegerSchema;
+import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
+import dev.langchain4j.model.chat.request.json.JsonSchema;
+import dev.langchain4j.model.chat.request.json.JsonStringSchema;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
 import org.slf4j.Logger;
@@ -20,18 +27,33 @@ class LlmConfiguration {
     private static final Logger log = LoggerFactory.getLogger(LlmConfiguration.class);
     private static final String DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
+    /** The reply Prompts.ANALYSIS_SYSTEM asks for; strict schemas need every property required and no others. */
+    private static final ResponseFormat ANALYSIS_SCHEMA = ResponseFormat.builder()
+            .type(ResponseFormatType.JSON)
+            .jsonSchema(JsonSchema.builder()
+                    .name("analysis")
+                    .rootElement(JsonObjectSchema.builder()
+                            .addEnumProperty("intent", Prompts.ANALYSIS_INTENTS)
+                            .addProperty("keyTerms", JsonArraySchema.builder().items(new JsonStringSchema()).build())
+                            .addProperty("sources", JsonArraySchema.builder().items(new JsonIntegerSchema()).build())
+                            .addStringProperty("summary")
+                            .required("intent", "keyTerms", "sources", "summary")
+                            .additionalProperties(false)
+                            .build())
+                    .build())
+            .build();
+
     @Bean
     ModelInfo modelInfo(LlmProperties properties) {
-        ModelInfo info = properties.useOpenAi()
-                ? new ModelInfo("openai-compatible", properties.openai().model())
-                : new ModelInfo("offline", OfflineModels.MODEL_NAME);
-        if (properties.useOpenAi()) {
-            log.info("Answers come from {} at {}", info.model(), baseUrl(properties.openai()));
-        } else {
+        if (!properties.useOpenAi()) {
             log.warn("No LLM configured (set OPENAI_API_KEY and/or OPENAI_BASE_URL): answers come from the offline "
                     + "built-in model, which quotes the best-matching sentences of the retrieved documents. It is not a generative LLM.");
+            return new ModelInfo("offline", OfflineModels.MODEL_NAME, OfflineModels.MODEL_NAME);
         }
-        return info;
+        LlmProperties.OpenAi analysis = properties.analysisOpenAi();
+        log.info("Answers come from {} at {}, analyses from {} at {} (response format {})", properties.openai().model(),
+                baseUrl(properties.openai()), analysis.model(), baseUrl(analysis), properties.analysis().responseFormat());
+        return new ModelInfo("openai-compatible", properties.openai().model(), analysis.model());
     }
 
     @Bean
@@ -39,14 +61,21 @@ class LlmConfiguration {
         if (!properties.useOpenAi()) {
             return new OfflineModels.Analysis();
         }
-        LlmProperties.OpenAi openai = properties.openai();
-        return OpenAiChatModel.builder()
-                .baseUrl(baseUrl(openai))
-                .apiKey(apiKey(openai))
-                .modelName(openai.model())
-                .timeout(openai.timeout())
-                .temperature(0.0)
-                .build();
+        LlmProperties.OpenAi analysis = properties.analysisOpenAi();
+        OpenAiChatModel.OpenAiChatModelBuilder model = OpenAiChatModel.builder()
+                .baseUrl(baseUrl(analysis))
+                .apiKey(apiKey(analysis))
+                .modelName(analysis.model())
+                .timeout(analysis.timeout())
+                .temperature(0.0);
+        switch (properties.analysis().responseFormat().trim().toLowerCase()) {
+            case "json_object" -> model.responseFormat(ResponseFormat.JSON);
+            case "json_schema" -> model.responseFormat(ANALYSIS_SCHEMA).strictJsonSchema(true);
+            case "none" -> { }
+            default -> throw new IllegalStateException("gateway.llm.analysis.response-format (ANALYSIS_RESPONSE_FORMAT) must be "
+                    + "json_object, json_schema or none, not '" + properties.analysis().responseFormat() + "'");
+        }
+        return model.build();
     }
 
     @Bean

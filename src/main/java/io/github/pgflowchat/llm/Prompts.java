@@ -20,13 +20,17 @@ import java.util.regex.Pattern;
  */
 public final class Prompts {
 
+    /** The analysis's intents, as the prompt names them and the JSON schema (ANALYSIS_RESPONSE_FORMAT) allows them. */
+    public static final List<String> ANALYSIS_INTENTS = List.of("how-to", "explanation", "lookup", "comparison", "greeting", "other");
+
     public static final String ANALYSIS_SYSTEM = """
             You analyse a user's question before it is answered from retrieved documents.
             Reply with one JSON object and nothing else, with these fields:
-              "intent": one of "how-to", "explanation", "lookup", "comparison", "greeting", "other";
+              "intent": one of %s;
               "keyTerms": up to 8 lowercase key terms of the question;
               "sources": the numbers of the sources worth using to answer, best first (may be empty);
-              "summary": one sentence saying what the user wants.""";
+              "summary": one sentence saying what the user wants.""".formatted(
+            String.join(", ", ANALYSIS_INTENTS.stream().map(intent -> '"' + intent + '"').toList()));
 
     public static final String ANSWER_SYSTEM = """
             You answer the user's question using only the numbered sources given with it.

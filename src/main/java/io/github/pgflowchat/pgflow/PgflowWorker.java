@@ -216,7 +216,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     public void failTask(StepTask task, Throwable error) {
         String message = StepFailures.describe(error);
         boolean cancelled = StepFailures.isCancellation(error);
-        log.warn("{} {}: {}", task, cancelled ? "cancelled" : "failed", message);
+        log.warn("{} {}: {}", task, cancelled ? "cancelled" : "failed", io.github.pgflowchat.logging.LogSafe.prefix(message, 200));
         if (cancelled) {
             pgflow.failTaskWithoutRetry(task, message);
         } else {

@@ -4,24 +4,33 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.llm.ModelInfo;
 import io.github.pgflowchat.llm.Prompts;
+import io.github.pgflowchat.logging.LogSafe;
 
 /**
  * The {@code analyze} step around the analysis model call: builds the prompt from the question and the search
- * snippets, and checks the model's JSON reply (intent, key terms, which sources to use, summary).
+ * snippets, and reads the model's JSON reply (intent, key terms, which sources to use, summary).
  */
 @Component("analyzeStep")
 public class AnalyzeStep {
+
+    private static final Logger log = LoggerFactory.getLogger(AnalyzeStep.class);
+    /** A degraded analysis's summary is the reply; the client shows it as one line under the question. */
+    static final int MAX_SUMMARY_CHARS = 500;
 
     private final ObjectMapper json;
     private final ModelInfo model;
@@ -38,9 +47,18 @@ public class AnalyzeStep {
                 UserMessage.from(Prompts.userMessage(question, SearchResults.asSources(input.path("search"), r -> r.path("snippet").asText())))));
     }
 
-    /** A reply that is not the JSON asked for fails the attempt, so pgflow retries it. */
+    /**
+     * A reply that is not the JSON object asked for (many models answer in prose, whatever the prompt says) is not
+     * worth a retry, which would most likely get prose again: it becomes a degraded analysis whose summary is the
+     * reply, with no key terms and no choice of sources, so the answer uses all of them.
+     */
     public Map<String, Object> output(String reply, JsonNode input) {
-        JsonNode analysis = readObject(reply);
+        Optional<JsonNode> parsed = readObject(reply);
+        if (parsed.isEmpty()) {
+            log.warn("The analysis model {} did not reply with a JSON object; its reply becomes the summary: {}",
+                    model.describeAnalysis(), LogSafe.prefix(reply));
+        }
+        JsonNode analysis = parsed.orElse(MissingNode.getInstance());
         int resultCount = input.path("search").path("results").size();
         List<Integer> sources = new ArrayList<>();
         for (JsonNode number : analysis.path("sources")) {
@@ -54,25 +72,30 @@ public class AnalyzeStep {
         output.put("intent", analysis.path("intent").asText("other"));
         output.put("keyTerms", keyTerms);
         output.put("sources", sources);
-        output.put("summary", analysis.path("summary").asText(""));
-        output.put("model", model.describe());
+        output.put("summary", parsed.isPresent() ? analysis.path("summary").asText("") : abbreviate(reply));
+        output.put("model", model.describeAnalysis());
+        if (parsed.isEmpty()) {
+            output.put("degraded", true);
+        }
         return output;
     }
 
-    private JsonNode readObject(String reply) {
+    private Optional<JsonNode> readObject(String reply) {
         int start = reply == null ? -1 : reply.indexOf('{');
         int end = reply == null ? -1 : reply.lastIndexOf('}');
         if (start < 0 || end < start) {
-            throw new IllegalStateException("the analysis model did not reply with a JSON object: " + abbreviate(reply));
+            return Optional.empty();
         }
         try {
-            return json.readTree(reply.substring(start, end + 1));
+            return Optional.of(json.readTree(reply.substring(start, end + 1))).filter(JsonNode::isObject);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("the analysis model replied with malformed JSON: " + abbreviate(reply), e);
+            return Optional.empty();
         }
     }
 
-    private static String abbreviate(String text) {
-        return text == null ? "(nothing)" : text.length() > 200 ? text.substring(0, 200) + "…" : text;
+    private static String abbreviate(String reply) {
+        String text = reply == null ? "" : reply.strip();
+        return text.length() <= MAX_SUMMARY_CHARS ? text
+                : text.substring(0, text.offsetByCodePoints(0, text.codePointCount(0, MAX_SUMMARY_CHARS - 1))) + "…";
     }
 }

@@ -10,6 +10,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.logging.LogSafe;
+
 /** Turns whatever failed while handling an API request into the HTTP status and JSON error body a client gets. */
 @Component("apiErrors")
 public class ApiErrors {
@@ -20,7 +22,8 @@ public class ApiErrors {
         Throwable failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         ApiException error = classify(failure);
         if (error.status() >= 500) {
-            log.error("{} {} failed: {}", exchange.getIn().getHeader(Exchange.HTTP_METHOD), exchange.getIn().getHeader(Exchange.HTTP_PATH), failure == null ? "?" : failure.toString(), failure);
+            log.error("{} {} failed: {}", LogSafe.prefix(exchange.getIn().getHeader(Exchange.HTTP_METHOD)),
+                    LogSafe.prefix(exchange.getIn().getHeader(Exchange.HTTP_PATH), 200), LogSafe.prefix(failure, 300), failure);
         }
         Message in = exchange.getIn();
         in.removeHeaders("*");

@@ -2,6 +2,7 @@ package io.github.pgflowchat.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -190,24 +191,41 @@ class ChatStreamTest {
     void waitingForAStepReturnsOnceAnotherThreadShowsItStarted() throws Exception {
         ChatStream stream = stream(LONG, LONG);
         stream.updateStep("respond", Map.of("status", "waiting"));
-        Thread events = new Thread(() -> stream.updateStep("respond", Map.of("status", "started")));
+        Thread waiter = new Thread(() -> {
+            try {
+                stream.awaitStepStarted("respond", LONG);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
 
-        long started = System.nanoTime();
-        events.start();
-        stream.awaitStepStarted("respond", Duration.ofSeconds(30));
+        waiter.start();
+        await().atMost(READ_DEADLINE).until(() -> waiter.getState() == Thread.State.TIMED_WAITING || !waiter.isAlive());
+        assertThat(waiter.isAlive()).as("blocked while the step is waiting").isTrue();
 
-        assertThat(stream.stepValue("respond", "status")).isEqualTo("started");
-        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(30));
-        events.join();
+        stream.updateStep("respond", Map.of("status", "started"));
+        // Far below the wait's own timeout (LONG): only the step's start can have ended the wait.
+        waiter.join(READ_DEADLINE.toMillis());
+        assertThat(waiter.isAlive()).as("woken by the step's start").isFalse();
     }
 
     @Test
     void waitingForAStepThatIsNeverShownGivesUpAfterTheTimeout() throws Exception {
         ChatStream stream = stream(LONG, LONG);
         stream.updateStep("respond", Map.of("status", "waiting"));
+        Duration timeout = Duration.ofMillis(200);
 
-        stream.awaitStepStarted("respond", Duration.ofMillis(50));
+        long started = System.nanoTime();
+        CompletableFuture<Void> waited = CompletableFuture.runAsync(() -> {
+            try {
+                stream.awaitStepStarted("respond", timeout);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
 
+        waited.get(READ_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("waited for the whole timeout").isGreaterThanOrEqualTo(timeout);
         assertThat(stream.stepValue("respond", "status")).isEqualTo("waiting");
     }
 
