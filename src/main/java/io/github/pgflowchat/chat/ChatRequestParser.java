@@ -169,7 +169,10 @@ public class ChatRequestParser {
     /** Ids are stored and echoed in headers and SSE: printable text only, no control characters, no half pairs. */
     private static String checkedId(JsonNode node, String field, String where, String code) {
         JsonNode value = node.get(field);
-        if (!value.isTextual() || value.asText().isBlank() || value.asText().length() > MAX_ID_LENGTH
+        if (!value.isTextual()) {
+            throw ApiException.badRequest("invalid_field", where + " must be a string.");
+        }
+        if (value.asText().isBlank() || value.asText().length() > MAX_ID_LENGTH
                 || value.asText().chars().anyMatch(Character::isISOControl) || hasUnpairedSurrogate(value.asText())) {
             throw ApiException.badRequest(code, where + " must be a string of 1 to " + MAX_ID_LENGTH + " printable characters.");
         }

@@ -69,7 +69,8 @@ public class RequestBodyLimitFilter extends OncePerRequestFilter {
             if (body.length > limit) {
                 refuse(response, limit);
             } else {
-                chain.doFilter(new ReadBodyRequest(request, body), response);
+                // Most requests without a length have no body at all (a GET): they go on untouched.
+                chain.doFilter(body.length == 0 ? request : new ReadBodyRequest(request, body), response);
             }
         }
     }
