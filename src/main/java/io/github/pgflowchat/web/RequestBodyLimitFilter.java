@@ -61,16 +61,16 @@ public class RequestBodyLimitFilter extends OncePerRequestFilter {
         long declared = request.getContentLengthLong();
         if (declared > limit) {
             refuse(response, limit);
-        } else if (declared >= 0) {
-            // The container reads no more than the declared length.
+        } else if (declared >= 0 || request.getHeader("Transfer-Encoding") == null) {
+            // The container reads no more than the declared length; without a length or a transfer coding there is no body.
             chain.doFilter(request, response);
         } else {
             byte[] body = request.getInputStream().readNBytes(limit + 1);
             if (body.length > limit) {
                 refuse(response, limit);
             } else {
-                // Most requests without a length have no body at all (a GET): they go on untouched.
-                chain.doFilter(body.length == 0 ? request : new ReadBodyRequest(request, body), response);
+                // Whoever reads next may ask for a reader instead of the stream, which the container would refuse now.
+                chain.doFilter(new ReadBodyRequest(request, body), response);
             }
         }
     }

@@ -2,12 +2,18 @@ package io.github.pgflowchat.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -104,6 +110,27 @@ class HttpEdgesTest {
 
         assertThat(response.status()).isEqualTo(413);
         assertThat(response.json().path("error").path("code").asText()).isEqualTo("body_too_large");
+    }
+
+    @Test
+    void aChunkedBodyWithinTheLimitReachesTheRouteWhole() throws Exception {
+        byte[] body = ChatClient.chatBody("chat-chunked", "How do I run the tests?").getBytes(StandardCharsets.UTF_8);
+        HttpResponse<String> chat = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/chat"))
+                .header("Content-Type", "application/json")
+                // A body from a stream has no length: the client sends it chunked.
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body)))
+                .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(chat.statusCode()).isEqualTo(200);
+        assertThat(chat.body()).contains("\"type\":\"finish\"").endsWith("data: [DONE]\n\n");
+    }
+
+    @Test
+    void anEmptyChunkedBodyIsAnEmptyBody() throws Exception {
+        RawResponse response = exchange("POST /api/chat/no-such-chat/stop HTTP/1.1\r\nHost: localhost\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", 0);
+
+        assertThat(response.status()).as("nothing is streaming in that chat").isEqualTo(204);
     }
 
     @Test
