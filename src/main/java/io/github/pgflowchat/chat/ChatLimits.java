@@ -1,23 +1,25 @@
 package io.github.pgflowchat.chat;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.ConsumptionProbe;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.web.ApiException;
 
 /**
- * What one user may ask of {@code POST /api/chat}: a request rate (token bucket, Bucket4j), a body size and a number
- * of messages. Checked before anything is parsed or started; a refusal is 413 or 429 with Retry-After. The buckets
- * live in this instance: with several instances each enforces the rate on its own.
+ * What one user may ask of {@code POST /api/chat}: a request rate (token bucket, Bucket4j) and a number of messages
+ * (the body size is bounded while it is read, by {@code RequestBodyLimitFilter}). Checked before anything is started;
+ * a refusal is 413 or 429 with Retry-After. The buckets live in this instance: with several instances each enforces
+ * the rate on its own.
  */
 @Component("chatLimits")
 public class ChatLimits {
@@ -25,32 +27,39 @@ public class ChatLimits {
     /**
      * @param requestsPerMinute     chat requests one user may start per minute (bursts up to that many)
      * @param concurrentStreams     open chat streams one user may have at once
-     * @param maxBodyBytes          largest request body accepted
      * @param maxMessages           most messages (history included) in one request
      */
     @ConfigurationProperties("gateway.chat.limits")
-    public record Properties(int requestsPerMinute, int concurrentStreams, long maxBodyBytes, int maxMessages) {
+    public record Properties(int requestsPerMinute, int concurrentStreams, int maxMessages) {
     }
 
-    private final Properties properties;
-    private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
+    /** A bucket refills completely within this time, so one idle this long is full and can be made anew. */
+    static final Duration REFILL_PERIOD = Duration.ofMinutes(1);
 
+    private final Properties properties;
+    private final Cache<String, Bucket> buckets;
+
+    @Autowired
     public ChatLimits(Properties properties) {
+        this(properties, Ticker.systemTicker());
+    }
+
+    /** {@code ticker} tells the bucket store's time (a test moves it on). */
+    ChatLimits(Properties properties, Ticker ticker) {
         this.properties = properties;
+        // Buckets of users idle for a refill period are evicted: a new bucket is exactly what they would find.
+        this.buckets = Caffeine.newBuilder().expireAfterAccess(REFILL_PERIOD).ticker(ticker).build();
     }
 
     public Properties properties() {
         return properties;
     }
 
-    /** Called with the declared Content-Length (null for a chunked body) before the body is read. */
-    public void admit(String userId, Long contentLength) {
-        if (contentLength != null && contentLength > properties.maxBodyBytes()) {
-            throw tooLarge();
-        }
-        Bucket bucket = buckets.computeIfAbsent(userId, id -> Bucket.builder()
+    /** Takes one request of {@code userId}'s rate, or refuses it with 429. */
+    public void admit(String userId) {
+        Bucket bucket = buckets.get(userId, id -> Bucket.builder()
                 .addLimit(Bandwidth.builder().capacity(properties.requestsPerMinute())
-                        .refillGreedy(properties.requestsPerMinute(), Duration.ofMinutes(1)).build())
+                        .refillGreedy(properties.requestsPerMinute(), REFILL_PERIOD).build())
                 .build());
         ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
         if (!probe.isConsumed()) {
@@ -60,13 +69,9 @@ public class ChatLimits {
         }
     }
 
-    public void checkBody(String body) {
-        if (body != null && body.getBytes(StandardCharsets.UTF_8).length > properties.maxBodyBytes()) {
-            throw tooLarge();
-        }
-    }
-
-    private ApiException tooLarge() {
-        return new ApiException(413, "body_too_large", "The request body is larger than " + properties.maxBodyBytes() + " bytes.");
+    /** How many users' buckets are held. */
+    long trackedUsers() {
+        buckets.cleanUp();
+        return buckets.estimatedSize();
     }
 }

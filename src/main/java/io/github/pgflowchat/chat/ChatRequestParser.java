@@ -1,10 +1,11 @@
 package io.github.pgflowchat.chat;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Set;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.springframework.beans.factory.annotation.Value;
@@ -13,10 +14,12 @@ import org.springframework.stereotype.Component;
 import io.github.pgflowchat.chat.ChatRequest.ChatTurn;
 import io.github.pgflowchat.web.ApiException;
 import io.github.pgflowchat.web.JsonContentType;
+import io.github.pgflowchat.web.JsonObjectBody;
 
 /**
  * Reads and checks a {@code POST /api/chat} body. Unknown fields, part types and metadata are ignored as the AI SDK
- * adds them freely; anything the pipeline cannot run on is refused before a run exists.
+ * adds them freely; anything the pipeline cannot run on is refused before a run exists. Every message counts toward
+ * the per-message limit, and only as much of the conversation as fits the context limit is kept for the model.
  */
 @Component("chatRequestParser")
 public class ChatRequestParser {
@@ -26,14 +29,21 @@ public class ChatRequestParser {
     private static final int MAX_ID_LENGTH = 200;
     private static final int MAX_HISTORY_TURNS = 10;
 
-    private final ObjectMapper json;
+    private final JsonObjectBody bodies;
     private final int maxMessageChars;
+    private final int maxContextChars;
     private final int maxMessages;
 
     public ChatRequestParser(ObjectMapper json, @Value("${gateway.chat.max-message-chars}") int maxMessageChars,
+                             @Value("${gateway.chat.max-context-chars}") int maxContextChars,
                              @Value("${gateway.chat.limits.max-messages}") int maxMessages) {
-        this.json = json;
+        if (maxContextChars < maxMessageChars) {
+            throw new IllegalArgumentException("gateway.chat.max-context-chars (" + maxContextChars + ") must be at least "
+                    + "gateway.chat.max-message-chars (" + maxMessageChars + "), so that any accepted question fits");
+        }
+        this.bodies = new JsonObjectBody(json);
         this.maxMessageChars = maxMessageChars;
+        this.maxContextChars = maxContextChars;
         this.maxMessages = maxMessages;
     }
 
@@ -41,7 +51,7 @@ public class ChatRequestParser {
         if (!JsonContentType.matches(contentType)) {
             throw new ApiException(415, "unsupported_media_type", "Send the chat request as JSON with Content-Type: application/json.");
         }
-        JsonNode root = readJson(body);
+        JsonNode root = bodies.parse(body);
         String chatId = requiredId(root, "id", "chat id");
         String trigger = root.hasNonNull("trigger") ? textField(root, "trigger") : "submit-message";
         if (!TRIGGERS.contains(trigger)) {
@@ -71,13 +81,26 @@ public class ChatRequestParser {
         if (question == null || question.text().isBlank()) {
             throw ApiException.badRequest("missing_user_text", "The last user message has no text to answer.");
         }
-        if (question.text().codePointCount(0, question.text().length()) > maxMessageChars) {
-            throw new ApiException(413, "message_too_long", "The message has more than " + maxMessageChars + " characters.");
-        }
-        List<ChatTurn> history = turns.subList(Math.max(0, questionIndex - MAX_HISTORY_TURNS), questionIndex).stream()
+        List<ChatTurn> earlier = turns.subList(Math.max(0, questionIndex - MAX_HISTORY_TURNS), questionIndex).stream()
                 .filter(t -> !t.text().isBlank())
                 .toList();
-        return new ChatRequest(chatId, trigger, messageId, question, history);
+        return new ChatRequest(chatId, trigger, messageId, question, fittingHistory(question, earlier));
+    }
+
+    /** The latest of {@code earlier} turns that fit the context limit beside the question, oldest dropped first. */
+    private List<ChatTurn> fittingHistory(ChatTurn question, List<ChatTurn> earlier) {
+        int left = maxContextChars - characters(question.text());
+        Deque<ChatTurn> kept = new ArrayDeque<>();
+        for (int i = earlier.size() - 1; i >= 0 && characters(earlier.get(i).text()) <= left; i--) {
+            left -= characters(earlier.get(i).text());
+            kept.addFirst(earlier.get(i));
+        }
+        return List.copyOf(kept);
+    }
+
+    /** Characters as a user counts them: code points, so an emoji is one. */
+    private static int characters(String text) {
+        return text.codePointCount(0, text.length());
     }
 
     private ChatTurn turn(JsonNode message, int index) {
@@ -109,7 +132,10 @@ public class ChatRequestParser {
                 text.append(part.get("text").asText());
             }
         }
-        String id = message.path("id").isTextual() ? message.path("id").asText() : null;
+        if (characters(text.toString()) > maxMessageChars) {
+            throw new ApiException(413, "message_too_long", where + " has more than " + maxMessageChars + " characters.");
+        }
+        String id = message.hasNonNull("id") ? checkedId(message, "id", where + ".id", "invalid_message") : null;
         return new ChatTurn(id, role.asText(), text.toString());
     }
 
@@ -125,21 +151,6 @@ public class ChatRequestParser {
         return false;
     }
 
-    private JsonNode readJson(String body) {
-        if (body == null || body.isBlank()) {
-            throw ApiException.badRequest("invalid_json", "The request body is empty; send the chat request as JSON.");
-        }
-        try {
-            JsonNode root = json.readTree(body);
-            if (root == null || !root.isObject()) {
-                throw ApiException.badRequest("invalid_json", "The request body must be a JSON object.");
-            }
-            return root;
-        } catch (JsonProcessingException e) {
-            throw ApiException.badRequest("invalid_json", "The request body is not valid JSON: " + e.getOriginalMessage());
-        }
-    }
-
     private static String textField(JsonNode root, String field) {
         JsonNode value = root.get(field);
         if (!value.isTextual()) {
@@ -152,10 +163,19 @@ public class ChatRequestParser {
         if (!root.hasNonNull(field)) {
             throw ApiException.badRequest("missing_" + field.toLowerCase(), "The request has no " + what + " ('" + field + "').");
         }
-        String value = textField(root, field);
-        if (value.isBlank() || value.length() > MAX_ID_LENGTH || value.chars().anyMatch(Character::isISOControl)) {
-            throw ApiException.badRequest("invalid_" + field.toLowerCase(), field + " must be 1 to " + MAX_ID_LENGTH + " printable characters.");
+        return checkedId(root, field, field, "invalid_" + field.toLowerCase());
+    }
+
+    /** Ids are stored and echoed in headers and SSE: printable text only, no control characters, no half pairs. */
+    private static String checkedId(JsonNode node, String field, String where, String code) {
+        JsonNode value = node.get(field);
+        if (!value.isTextual()) {
+            throw ApiException.badRequest("invalid_field", where + " must be a string.");
         }
-        return value;
+        if (value.asText().isBlank() || value.asText().length() > MAX_ID_LENGTH
+                || value.asText().chars().anyMatch(Character::isISOControl) || hasUnpairedSurrogate(value.asText())) {
+            throw ApiException.badRequest(code, where + " must be a string of 1 to " + MAX_ID_LENGTH + " printable characters.");
+        }
+        return value.asText();
     }
 }

@@ -3,13 +3,13 @@ package io.github.pgflowchat.documents;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.web.ApiException;
 import io.github.pgflowchat.web.JsonContentType;
+import io.github.pgflowchat.web.JsonObjectBody;
 
 /**
  * {@code POST /api/documents}: {@code {"source", "title"?, "content"}} with Markdown or plain text content. The
@@ -22,11 +22,11 @@ public class DocumentRequests {
     static final int MAX_SOURCE_CHARS = 300;
     static final int MAX_CONTENT_CHARS = 1_000_000;
 
-    private final ObjectMapper json;
+    private final JsonObjectBody bodies;
     private final DocumentIndex index;
 
     public DocumentRequests(ObjectMapper json, DocumentIndex index) {
-        this.json = json;
+        this.bodies = new JsonObjectBody(json);
         this.index = index;
     }
 
@@ -34,7 +34,7 @@ public class DocumentRequests {
         if (!JsonContentType.matches(contentType)) {
             throw new ApiException(415, "unsupported_media_type", "Send the document as JSON with Content-Type: application/json.");
         }
-        JsonNode document = readObject(body);
+        JsonNode document = bodies.parse(body);
         String source = text(document, "source", MAX_SOURCE_CHARS);
         String title = document.hasNonNull("title") ? text(document, "title", MAX_SOURCE_CHARS) : source;
         String content = text(document, "content", MAX_CONTENT_CHARS);
@@ -60,18 +60,6 @@ public class DocumentRequests {
             throw ApiException.notFound("document_not_found", "No document section " + documentId + " is indexed.");
         }
         return row.get("source") + " — " + row.get("title") + "\n\n" + row.get("content");
-    }
-
-    private JsonNode readObject(String body) {
-        try {
-            JsonNode node = body == null || body.isBlank() ? null : json.readTree(body);
-            if (node == null || !node.isObject()) {
-                throw ApiException.badRequest("invalid_json", "The request body must be a JSON object.");
-            }
-            return node;
-        } catch (JsonProcessingException e) {
-            throw ApiException.badRequest("invalid_json", "The request body is not valid JSON: " + e.getOriginalMessage());
-        }
     }
 
     private static String text(JsonNode document, String field, int maxChars) {

@@ -2,12 +2,14 @@ package io.github.pgflowchat.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.camel.CamelContext;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,7 +34,7 @@ import io.github.pgflowchat.support.QuestionAdvice;
 /**
  * Per-user limits on POST /api/chat: body size, number of messages, open streams, requests per minute. Each refusal
  * is a JSON 413 or 429 (with Retry-After) and starts no run. The rate bucket is shared by the tests of this class
- * (one user), so the rate test runs last.
+ * (one user), so the rate test runs after the others that use it; the buckets of idle users are dropped.
  */
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "gateway.llm.offline.token-delay=1ms",
@@ -142,5 +144,20 @@ class ChatLimitsTest {
         assertThat(refused).as("the sixth request in a minute at the latest is refused").isNotNull();
         assertThat(refused.body().path("error").path("code").asText()).isEqualTo("rate_limited");
         assertThat(Long.parseLong(refused.headers().get("retry-after").get(0))).isBetween(1L, 60L);
+    }
+
+    @Test
+    @Order(5)
+    void theBucketOfAUserIdleForAMinuteIsDroppedAndAnActiveOneKept() {
+        AtomicLong nanos = new AtomicLong();
+        ChatLimits limits = new ChatLimits(new ChatLimits.Properties(5, 1, 5), nanos::get);
+        limits.admit("idle-user");
+        limits.admit("active-user");
+
+        nanos.addAndGet(Duration.ofSeconds(59).toNanos());
+        limits.admit("active-user");
+        nanos.addAndGet(Duration.ofSeconds(2).toNanos());
+
+        assertThat(limits.trackedUsers()).isEqualTo(1);
     }
 }

@@ -16,7 +16,7 @@ class ChatRequestParserTest {
 
     private static final String JSON = "application/json";
 
-    private final ChatRequestParser parser = new ChatRequestParser(new ObjectMapper(), 100, 50);
+    private final ChatRequestParser parser = new ChatRequestParser(new ObjectMapper(), 100, 250, 50);
 
     @Test
     void lastUserMessageIsTheQuestionEvenWhenAnAssistantMessageFollowsIt() {
@@ -141,6 +141,80 @@ class ChatRequestParserTest {
 
         assertThat(error.status()).isEqualTo(400);
         assertThat(error.code()).isEqualTo("invalid_id");
+    }
+
+    @Test
+    void everyMessageCountsTowardTheMessageLimitAndTheRefusalNamesIt() {
+        ApiException error = refused(JSON, body(
+                message("m1", "user", "x".repeat(101)),
+                message("m2", "assistant", "an answer"),
+                message("m3", "user", "a short question")));
+
+        assertThat(error.status()).isEqualTo(413);
+        assertThat(error.code()).isEqualTo("message_too_long");
+        assertThat(error.getMessage()).startsWith("messages[0] ");
+    }
+
+    @Test
+    void historyIsCutOldestFirstSoTheQuestionAndHistoryFitTheContextLimit() {
+        // Context limit 250: a 50-character question leaves 200, room for the latest three turns of 60.
+        List<String> messages = new ArrayList<>();
+        for (int i = 1; i <= 8; i++) {
+            messages.add(message("h" + i, i % 2 == 1 ? "user" : "assistant", (char) ('a' + i) + "x".repeat(59)));
+        }
+        messages.add(message("q", "user", "q".repeat(50)));
+
+        ChatRequest request = parser.parse(JSON, body(messages.toArray(String[]::new)));
+
+        assertThat(request.history()).extracting(ChatTurn::id).containsExactly("h6", "h7", "h8");
+        int total = request.question().text().length() + request.history().stream().mapToInt(t -> t.text().length()).sum();
+        assertThat(total).isLessThanOrEqualTo(250);
+    }
+
+    @Test
+    void aContextLimitBelowTheMessageLimitIsRefusedAtStartUp() {
+        IllegalArgumentException error = catchThrowableOfType(IllegalArgumentException.class,
+                () -> new ChatRequestParser(new ObjectMapper(), 100, 99, 50));
+
+        assertThat(error).hasMessageContaining("gateway.chat.max-context-chars");
+    }
+
+    @Test
+    void messageIdsWithNulOrOtherControlCharactersAreRefused() {
+        for (String id : List.of("m\\u0000", "m\\u001b[31m", "m\\n1")) {
+            ApiException error = refused(JSON, body(message(id, "user", "hi")));
+
+            assertThat(error.status()).as(id).isEqualTo(400);
+            assertThat(error.code()).as(id).isEqualTo("invalid_message");
+            assertThat(error.getMessage()).startsWith("messages[0].id ");
+        }
+    }
+
+    @Test
+    void unpairedSurrogatesInAnyIdAreRefused() {
+        ApiException inChatId = refused(JSON, "{\"id\":\"chat\\ud800\",\"messages\":[" + message("m1", "user", "hi") + "]}");
+        ApiException inMessageId = refused(JSON, "{\"id\":\"chat-1\",\"trigger\":\"regenerate-message\",\"messageId\":\"\\udc00m\","
+                + "\"messages\":[" + message("m1", "user", "hi") + "]}");
+        ApiException inMessagesId = refused(JSON, body(message("m\\udbff", "user", "hi")));
+
+        assertThat(inChatId.code()).isEqualTo("invalid_id");
+        assertThat(inMessageId.code()).isEqualTo("invalid_messageid");
+        assertThat(inMessagesId.code()).isEqualTo("invalid_message");
+        assertThat(List.of(inChatId, inMessageId, inMessagesId)).extracting(ApiException::status).containsOnly(400);
+        assertThat(parser.parse(JSON, body(message("m\\ud83d\\ude00", "user", "a paired surrogate is text"))).question().id())
+                .isEqualTo("m\uD83D\uDE00");
+    }
+
+    @Test
+    void bytesAfterTheJsonObjectAreRefused() {
+        String valid = body(message("m1", "user", "hi"));
+        for (String trailing : List.of(" x", "{}", "{\"id\":\"chat-2\"}", "]")) {
+            ApiException error = refused(JSON, valid + trailing);
+
+            assertThat(error.status()).as(trailing).isEqualTo(400);
+            assertThat(error.code()).as(trailing).isEqualTo("invalid_json");
+        }
+        assertThat(parser.parse(JSON, valid + " \n").chatId()).as("trailing whitespace is not content").isEqualTo("chat-1");
     }
 
     private ApiException refused(String contentType, String body) {
