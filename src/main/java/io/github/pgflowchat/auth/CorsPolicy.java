@@ -5,12 +5,15 @@ import java.time.Duration;
 import java.util.List;
 
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
 import org.springframework.http.server.ServerHttpResponse;
+import org.springframework.http.server.ServletServerHttpResponse;
 import org.springframework.web.cors.CorsConfiguration;
 import org.springframework.web.cors.DefaultCorsProcessor;
 import org.springframework.web.cors.UrlBasedCorsConfigurationSource;
 import org.springframework.web.filter.CorsFilter;
+
+import io.github.pgflowchat.web.ApiErrors;
+import io.github.pgflowchat.web.ApiException;
 
 /**
  * Cross-origin access for {@code useChat} pages served elsewhere (CORS_ALLOWED_ORIGINS). The filter runs before
@@ -23,7 +26,7 @@ final class CorsPolicy {
     private CorsPolicy() {
     }
 
-    static CorsFilter filter(List<String> allowedOrigins) {
+    static CorsFilter filter(List<String> allowedOrigins, ApiErrors errors) {
         CorsConfiguration configuration = new CorsConfiguration();
         configuration.setAllowedOrigins(allowedOrigins);
         configuration.setAllowedMethods(List.of("GET", "POST"));
@@ -34,20 +37,23 @@ final class CorsPolicy {
         UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();
         source.registerCorsConfiguration("/**", configuration);
         CorsFilter filter = new CorsFilter(source);
-        filter.setCorsProcessor(new JsonRefusals());
+        filter.setCorsProcessor(new JsonRefusals(errors));
         return filter;
     }
 
     /** Spring's CORS checks, with a refusal in the API's error format instead of a plain-text body. */
     private static final class JsonRefusals extends DefaultCorsProcessor {
+        private final ApiErrors errors;
+
+        JsonRefusals(ApiErrors errors) {
+            this.errors = errors;
+        }
+
         @Override
         protected void rejectRequest(ServerHttpResponse response) throws IOException {
-            response.setStatusCode(HttpStatus.FORBIDDEN);
-            response.getHeaders().setContentType(MediaType.APPLICATION_JSON);
-            response.getHeaders().setCacheControl("no-store");
-            response.getBody().write(SecurityErrors.body("origin_not_allowed",
-                    "This origin may not call the API from a browser; CORS_ALLOWED_ORIGINS lists the origins that may."));
-            response.flush();
+            errors.write(new ApiException(HttpStatus.FORBIDDEN.value(), "origin_not_allowed",
+                    "This origin may not call the API from a browser; CORS_ALLOWED_ORIGINS lists the origins that may."),
+                    ((ServletServerHttpResponse) response).getServletResponse());
         }
     }
 }

@@ -13,6 +13,9 @@ import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.web.cors.CorsUtils;
 import org.springframework.web.filter.OncePerRequestFilter;
 
+import io.github.pgflowchat.web.ApiErrors;
+import io.github.pgflowchat.web.ApiException;
+
 /**
  * While authentication is off the service trusts whoever reaches it, which binding to loopback limits to this
  * machine. Two browser attacks reach loopback anyway, and this filter stops both:
@@ -32,9 +35,11 @@ final class LoopbackRequestGuard extends OncePerRequestFilter {
     private static final Set<String> SAFE_METHODS = Set.of("GET", "HEAD", "OPTIONS", "TRACE");
 
     private final List<String> allowedOrigins;
+    private final ApiErrors errors;
 
-    LoopbackRequestGuard(List<String> allowedOrigins) {
+    LoopbackRequestGuard(List<String> allowedOrigins, ApiErrors errors) {
         this.allowedOrigins = allowedOrigins;
+        this.errors = errors;
     }
 
     @Override
@@ -42,14 +47,14 @@ final class LoopbackRequestGuard extends OncePerRequestFilter {
             throws ServletException, IOException {
         String host = request.getHeader("Host");
         if (host != null && !isLoopbackName(host)) {
-            SecurityErrors.write(response, 421, "misdirected_request", "Authentication is off, so this service answers only to "
-                    + "a loopback name (localhost, 127.0.0.1, [::1]) in the Host header.");
+            errors.write(new ApiException(421, "misdirected_request", "Authentication is off, so this service answers only to "
+                    + "a loopback name (localhost, 127.0.0.1, [::1]) in the Host header."), response);
             return;
         }
         String origin = request.getHeader("Origin");
         if (origin != null && !SAFE_METHODS.contains(request.getMethod()) && !isOwnOrAllowed(request, origin)) {
-            SecurityErrors.write(response, 403, "origin_not_allowed", "Authentication is off, so requests that change state are "
-                    + "accepted only from this service's own pages or an origin listed in CORS_ALLOWED_ORIGINS.");
+            errors.write(new ApiException(403, "origin_not_allowed", "Authentication is off, so requests that change state are "
+                    + "accepted only from this service's own pages or an origin listed in CORS_ALLOWED_ORIGINS."), response);
             return;
         }
         chain.doFilter(request, response);

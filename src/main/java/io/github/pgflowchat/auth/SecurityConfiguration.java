@@ -50,6 +50,9 @@ import org.springframework.security.web.header.HeaderWriterFilter;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
 import org.springframework.web.filter.CorsFilter;
 
+import io.github.pgflowchat.web.ApiErrors;
+import io.github.pgflowchat.web.ApiException;
+
 /**
  * Authentication with Supabase Auth JWTs through Spring Security's resource server: {@code /api/**} needs a valid
  * bearer token (signature, {@code exp}, {@code sub}, {@code aud}, {@code iss}); the actuator needs the admin role but
@@ -64,7 +67,8 @@ class SecurityConfiguration {
     private static final Logger log = LoggerFactory.getLogger(SecurityConfiguration.class);
 
     @Bean
-    SecurityFilterChain api(HttpSecurity http, AuthProperties auth, @Value("${server.address:}") String bindAddress) throws Exception {
+    SecurityFilterChain api(HttpSecurity http, AuthProperties auth, ApiErrors errors,
+                           @Value("${server.address:}") String bindAddress) throws Exception {
         http.csrf(csrf -> csrf.disable())
                 // The routes set Cache-Control themselves: no-cache on the SSE stream (as the AI SDK does), no-store on JSON.
                 // The security headers are written before the request goes on: platform-http writes a stream's body on
@@ -81,25 +85,25 @@ class SecurityConfiguration {
                 .httpBasic(basic -> basic.disable())
                 .formLogin(form -> form.disable());
         if (!auth.corsAllowedOrigins().isEmpty()) {
-            http.addFilter(CorsPolicy.filter(auth.corsAllowedOrigins()));
+            http.addFilter(CorsPolicy.filter(auth.corsAllowedOrigins(), errors));
         }
         if (!auth.enabled()) {
             requireLoopback(bindAddress);
             log.warn("*** AUTHENTICATION IS OFF: every request acts as user '{}'. This is allowed only because the server is bound to "
                     + "loopback ({}). Set AUTH_ENABLED=true (with SUPABASE_JWT_SECRET or SUPABASE_URL) before exposing it. ***",
                     auth.anonymousUserId(), bindAddress);
-            return http.addFilterBefore(new LoopbackRequestGuard(auth.corsAllowedOrigins()), CorsFilter.class)
+            return http.addFilterBefore(new LoopbackRequestGuard(auth.corsAllowedOrigins(), errors), CorsFilter.class)
                     .addFilterBefore(localUser(auth), AnonymousAuthenticationFilter.class)
                     .authorizeHttpRequests(requests -> requests.anyRequest().permitAll())
                     .build();
         }
         AuthenticationEntryPoint jsonUnauthorized = (request, response, failure) -> {
             response.setHeader("WWW-Authenticate", "Bearer");
-            SecurityErrors.write(response, HttpStatus.UNAUTHORIZED.value(), "unauthorized",
-                    "Sign in: send a valid Supabase access token as 'Authorization: Bearer <jwt>'.");
+            errors.write(new ApiException(HttpStatus.UNAUTHORIZED.value(), "unauthorized",
+                    "Sign in: send a valid Supabase access token as 'Authorization: Bearer <jwt>'."), response);
         };
-        AccessDeniedHandler jsonForbidden = (request, response, denied) -> SecurityErrors.write(response, HttpStatus.FORBIDDEN.value(),
-                "forbidden", "This needs a token whose role (or app_metadata.role) is '" + auth.adminRole() + "' (ADMIN_ROLE).");
+        AccessDeniedHandler jsonForbidden = (request, response, denied) -> errors.write(new ApiException(HttpStatus.FORBIDDEN.value(),
+                "forbidden", "This needs a token whose role (or app_metadata.role) is '" + auth.adminRole() + "' (ADMIN_ROLE)."), response);
         JwtAuthenticationConverter roles = new JwtAuthenticationConverter();
         roles.setJwtGrantedAuthoritiesConverter(RoleClaims::authorities);
         return http
