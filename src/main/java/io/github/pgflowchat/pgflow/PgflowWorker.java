@@ -33,9 +33,10 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
 /**
- * The state of this instance's pgflow worker: its registration in {@code pgflow.workers}, its heartbeat, the
+ * The state of this instance's pgflow worker: its registration in {@code pgflow.workers}, its lock and heartbeat, the
  * free task slots, and the compensation pgflow 0.8.1 leaves to workers (message visibility per step timeout,
- * recovery of tasks whose worker died). The flow through it is declared in {@link PgflowWorkerRoutes}.
+ * recovery of tasks whose worker died, handing tasks back on shutdown). The flow through it is declared in
+ * {@link PgflowWorkerRoutes}.
  */
 @Component
 public class PgflowWorker implements InitializingBean, DisposableBean, ApplicationListener<ContextClosedEvent> {
@@ -159,9 +160,10 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
                 workerId, flowSlug, "pgflow-chat-gateway");
         lock.register();
         registered = true;
-        every(heartbeats, properties.heartbeatInterval(), this::heartbeat);
-        every(sweeps, properties.stalledSweepInterval(), this::requeueStalledTasks);
-        every(lockChecks, WorkerLock.CHECK_INTERVAL, lock::check);
+        every(heartbeats, properties.heartbeatInterval(), properties.heartbeatInterval(), this::heartbeat);
+        // At once: an instance restarted after a crash finds its predecessor's tasks while its routes still start.
+        every(sweeps, Duration.ZERO, properties.stalledSweepInterval(), this::requeueStalledTasks);
+        every(lockChecks, WorkerLock.CHECK_INTERVAL, WorkerLock.CHECK_INTERVAL, lock::check);
         log.info("pgflow worker {} registered for queue {} ({} concurrent tasks)", workerId, flowSlug, properties.concurrency());
     }
 
@@ -194,7 +196,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
             try {
                 if (pgflow.handBack(task, workerId, SHUTDOWN_REASON)) {
                     log.info("Handed {} back to pgflow: this instance shuts down", task);
-                    record(task, "handed back");
+                    record(task, "handed_back");
                 }
             } catch (RuntimeException e) {
                 log.warn("Could not hand {} back ({}); a peer takes it up once this instance's lock is free", task, e.getMessage());
@@ -363,14 +365,14 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
     }
 
     /** Runs a job with a fixed delay; a failed run is logged and the next one comes as planned. */
-    private static void every(ScheduledExecutorService scheduler, Duration interval, Runnable job) {
+    private static void every(ScheduledExecutorService scheduler, Duration first, Duration interval, Runnable job) {
         scheduler.scheduleWithFixedDelay(() -> {
             try {
                 job.run();
             } catch (RuntimeException e) {
                 log.warn("{} failed: {}", Thread.currentThread().getName(), e.getMessage());
             }
-        }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        }, first.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private static ScheduledExecutorService singleThread(String name) {
