@@ -3,6 +3,10 @@ package io.github.pgflowchat.pgflow;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.List;
@@ -11,11 +15,13 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.CamelContext;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.actuate.health.Status;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
@@ -46,6 +52,7 @@ import io.github.pgflowchat.support.QuestionAdvice;
 class PgflowWorkerRecoveryTest {
 
     private static final String SLOW_QUESTION = "an analysis that never ends";
+    private static final String HANDED_BACK_QUESTION = "an analysis handed back while it runs";
 
     @DynamicPropertySource
     static void embeddedPostgres(DynamicPropertyRegistry registry) {
@@ -67,9 +74,18 @@ class PgflowWorkerRecoveryTest {
     @Autowired
     ThreadPoolTaskScheduler taskScheduler;
 
+    @Autowired
+    WorkerHealth workerHealth;
+
+    @Autowired
+    HikariDataSource dataSource;
+
+    final CountDownLatch handedBackAnalysisMayEnd = new CountDownLatch(1);
+
     @BeforeAll
     void slowAnalysisAndShortTimeout() throws Exception {
-        QuestionAdvice.adviseStep(camel, "step-analyze", Map.of(SLOW_QUESTION, exchange -> Thread.sleep(60_000)));
+        QuestionAdvice.adviseStep(camel, "step-analyze", Map.of(SLOW_QUESTION, exchange -> Thread.sleep(60_000),
+                HANDED_BACK_QUESTION, exchange -> handedBackAnalysisMayEnd.await()));
         jdbc.update("update pgflow.steps set opt_timeout = 3, opt_max_attempts = 2, opt_base_delay = 0 "
                 + "where flow_slug = 'chat_pipeline' and step_slug = 'analyze'");
     }
@@ -119,17 +135,53 @@ class PgflowWorkerRecoveryTest {
     }
 
     @Test
-    void lockIsTakenAgainWhenItsConnectionIsTerminated() {
+    void attemptHandedBackWhileItRunsHereIsNotCompletedFromHere() {
+        UUID otherWorker = UUID.randomUUID();
+        jdbc.update("insert into pgflow.workers (worker_id, queue_name, function_name, last_heartbeat_at) "
+                + "values (?, 'chat_pipeline', 'other-instance', now() + interval '1 hour')", otherWorker);
+        UUID runId = startRun(HANDED_BACK_QUESTION);
+        await().atMost(Duration.ofSeconds(5)).until(() -> "started".equals(taskStatus(runId, "analyze")));
+
+        // A peer took this instance for gone and handed the task back, and another worker started it again.
+        transaction.executeWithoutResult(status -> {
+            jdbc.query("select 1 from pgflow.fail_task(?, 'analyze', 0, 'taken for gone')", rs -> { }, runId);
+            jdbc.query("select 1 from pgflow.start_tasks('chat_pipeline', array(select message_id from pgflow.step_tasks "
+                    + "where run_id = ? and step_slug = 'analyze'), ?::uuid)", rs -> { }, runId, otherWorker);
+        });
+        handedBackAnalysisMayEnd.countDown();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> worker.inFlight() == 0);
+        Map<String, Object> analyze = jdbc.queryForMap(
+                "select status, attempts_count, last_worker_id from pgflow.step_tasks where run_id = ? and step_slug = 'analyze'", runId);
+        assertThat(analyze.get("status")).as("the other worker's attempt is not completed by this one").isEqualTo("started");
+        assertThat(analyze.get("attempts_count")).isEqualTo(2);
+        assertThat(analyze.get("last_worker_id")).isEqualTo(otherWorker);
+    }
+
+    @Test
+    void lockIsTakenAgainWhenItsConnectionIsTerminatedAndHealthSaysWhileItIsLost() throws Exception {
         Integer holder = lockHolder();
         assertThat(holder).as("a session holds this worker's lock").isNotNull();
-        assertThat(worker.holdsLock()).isTrue();
+        assertThat(workerHealth.health().getDetails()).containsEntry("lock", "held");
 
-        jdbc.queryForObject("select pg_terminate_backend(?)", Boolean.class, holder);
+        try (Connection intruder = DriverManager.getConnection(dataSource.getJdbcUrl(), dataSource.getUsername(), dataSource.getPassword())) {
+            assertThat(jdbc.queryForObject("select pg_terminate_backend(?, 5000)", Boolean.class, holder)).isTrue();
+            // The worker finds its connection dead at its next check and opens a new one a check later: the lock is
+            // free meanwhile, and another session can take it.
+            try (Statement statement = intruder.createStatement();
+                 ResultSet taken = statement.executeQuery("select pg_try_advisory_lock(1885824631, lock_key) from public.gateway_worker_locks "
+                         + "where worker_id = '" + worker.workerId() + "'")) {
+                assertThat(taken.next() && taken.getBoolean(1)).isTrue();
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> "lost".equals(workerHealth.health().getDetails().get("lock")));
+            assertThat(workerHealth.health().getStatus()).isEqualTo(Status.DOWN);
+        }
 
         await().atMost(Duration.ofSeconds(10)).until(() -> {
             Integer now = lockHolder();
             return now != null && !now.equals(holder) && worker.holdsLock();
         });
+        assertThat(workerHealth.health().getDetails()).containsEntry("lock", "held");
     }
 
     @Test
