@@ -90,6 +90,15 @@ final class WorkerLock implements AutoCloseable {
 
     /** Confirms the lock, or opens a new connection and takes it again; never throws. */
     synchronized void check() {
+        boolean hadConnection = connection != null;
+        if (!holdOnce() && hadConnection) {
+            // The connection had dropped: a new one at once, rather than a check later, keeps the lock free briefly.
+            holdOnce();
+        }
+    }
+
+    /** False when the connection failed; it is then closed and forgotten. */
+    private boolean holdOnce() {
         try {
             if (connection == null) {
                 connection = open();
@@ -100,13 +109,15 @@ final class WorkerLock implements AutoCloseable {
                     held = true;
                     log.info("pgflow worker {} holds its lock again", workerId);
                 }
-                return;
+            } else {
+                lost("another session holds it, or the worker's record is gone");
             }
-            lost("another session holds it, or the worker's record is gone");
+            return true;
         } catch (SQLException e) {
             lost(e.getMessage());
             closeQuietly(connection);
             connection = null;
+            return false;
         }
     }
 

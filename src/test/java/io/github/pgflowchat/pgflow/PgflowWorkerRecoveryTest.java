@@ -165,14 +165,9 @@ class PgflowWorkerRecoveryTest {
         assertThat(workerHealth.health().getDetails()).containsEntry("lock", "held");
 
         try (Connection intruder = DriverManager.getConnection(dataSource.getJdbcUrl(), dataSource.getUsername(), dataSource.getPassword())) {
-            assertThat(jdbc.queryForObject("select pg_terminate_backend(?, 5000)", Boolean.class, holder)).isTrue();
-            // The worker finds its connection dead at its next check and opens a new one a check later: the lock is
-            // free meanwhile, and another session can take it.
-            try (Statement statement = intruder.createStatement();
-                 ResultSet taken = statement.executeQuery("select pg_try_advisory_lock(1885824631, lock_key) from public.gateway_worker_locks "
-                         + "where worker_id = '" + worker.workerId() + "'")) {
-                assertThat(taken.next() && taken.getBoolean(1)).isTrue();
-            }
+            // The worker finds its connection dead at its next check, up to a second later: the lock is free
+            // meanwhile, and another session takes it (should the worker's check come first, again).
+            await().atMost(Duration.ofSeconds(10)).until(() -> terminateHolderAndTakeTheLock(intruder));
             await().atMost(Duration.ofSeconds(5)).until(() -> "lost".equals(workerHealth.health().getDetails().get("lock")));
             assertThat(workerHealth.health().getStatus()).isEqualTo(Status.DOWN);
         }
@@ -231,6 +226,18 @@ class PgflowWorkerRecoveryTest {
         assertThat(search.get("last_worker_id")).isNotEqualTo(deadWorker);
         assertThat(jdbc.queryForObject("select output #>> '{respond,answer}' from pgflow.runs where run_id = ?", String.class, runId))
                 .isNotBlank();
+    }
+
+    private boolean terminateHolderAndTakeTheLock(Connection intruder) throws Exception {
+        Integer holder = lockHolder();
+        if (holder != null) {
+            jdbc.queryForObject("select pg_terminate_backend(?, 5000)", Boolean.class, holder);
+        }
+        try (Statement statement = intruder.createStatement();
+             ResultSet taken = statement.executeQuery("select pg_try_advisory_lock(1885824631, lock_key) from public.gateway_worker_locks "
+                     + "where worker_id = '" + worker.workerId() + "'")) {
+            return taken.next() && taken.getBoolean(1);
+        }
     }
 
     /** The backend pid of the session holding this worker's lock (decision record 0012), if any. */
