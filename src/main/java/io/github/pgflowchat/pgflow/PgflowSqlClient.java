@@ -45,6 +45,29 @@ public class PgflowSqlClient {
             select started.* from started, leased
             """;
 
+    // A worker ends only an attempt that is still its own: started, by it, and not started again since. Another instance
+    // may have handed the task back meanwhile (it took this one for gone) and a third may be running it now; pgflow
+    // 0.8.1's complete_task and fail_task check only the task's status. The row stays locked until the call is done.
+    private static final String STILL_OURS = """
+            select t.run_id, t.step_slug, t.task_index
+              from pgflow.step_tasks t
+             where t.run_id = ?::uuid and t.step_slug = ? and t.task_index = ?
+               and t.status = 'started' and t.last_worker_id = ?::uuid and t.attempts_count = ?
+               for update
+            """;
+    private static final String COMPLETE_TASK = "with ours as (" + STILL_OURS + """
+            )
+            select count(*) from ours
+             cross join lateral (select count(*) from pgflow.complete_task(run_id => ours.run_id, step_slug => ours.step_slug,
+                                                                            task_index => ours.task_index, output => ?::jsonb)) done
+            """;
+    private static final String FAIL_TASK = "with ours as (" + STILL_OURS + """
+            )
+            select count(*) from ours
+             cross join lateral (select count(*) from pgflow.fail_task(run_id => ours.run_id, step_slug => ours.step_slug,
+                                                                        task_index => ours.task_index, error_message => ?::text)) done
+            """;
+
     private final JdbcTemplate jdbc;
     private final ObjectMapper json;
     private final TransactionTemplate transaction;
@@ -58,9 +81,11 @@ public class PgflowSqlClient {
     /**
      * Reads up to {@code batchSize} visible messages and hides them for {@code visibilityTimeout} seconds. Each comes
      * with the worker of the instance holding its run's chat stream ({@code streamWorkerId} in the run input) if that
-     * worker is alive: registered, not stopped, with a heartbeat within {@code aliveWithinSeconds}.
+     * worker is alive: registered, not stopped, with a heartbeat within {@code aliveWithinSeconds}, and, when
+     * {@code trustLocks}, with its lock held if it takes one (decision record 0012).
      */
-    public List<QueueMessage> readMessages(String queueName, int visibilityTimeout, int batchSize, long aliveWithinSeconds) {
+    public List<QueueMessage> readMessages(String queueName, int visibilityTimeout, int batchSize, long aliveWithinSeconds,
+                                           boolean trustLocks) {
         return jdbc.query("""
                         select m.msg_id, m.read_ct, extract(epoch from clock_timestamp() - m.enqueued_at) * 1000 as waited_ms,
                                m.message ->> 'run_id' as run_id, m.message ->> 'step_slug' as step_slug, w.worker_id as stream_worker_id
@@ -69,10 +94,11 @@ public class PgflowSqlClient {
                           left join pgflow.workers w on w.worker_id::text = r.input ->> 'streamWorkerId'
                                                     and w.deprecated_at is null
                                                     and w.last_heartbeat_at > now() - make_interval(secs => ?)
+                                                    and (not ? or public.gateway_worker_lock_held(w.worker_id) is not false)
                         """,
                 (rs, i) -> new QueueMessage(rs.getLong("msg_id"), rs.getInt("read_ct"), rs.getDouble("waited_ms"),
                         UUID.fromString(rs.getString("run_id")), rs.getString("step_slug"), rs.getObject("stream_worker_id", UUID.class)),
-                queueName, visibilityTimeout, batchSize, aliveWithinSeconds);
+                queueName, visibilityTimeout, batchSize, aliveWithinSeconds, trustLocks);
     }
 
     /** Messages in the queue, visible or not (pgmq.metrics). */
@@ -106,16 +132,16 @@ public class PgflowSqlClient {
                 Long.class, runId, stepSlug);
     }
 
-    public void completeTask(StepTask task, JsonNode output) {
-        jdbc.query("select 1 from pgflow.complete_task(run_id => ?::uuid, step_slug => ?::text, task_index => ?::int, output => ?::jsonb)",
-                rs -> { },
-                task.runId(), task.stepSlug(), task.taskIndex(), writeJson(output));
+    /** Completes the attempt if it is still this worker's; false when it is not (the result is then dropped). */
+    public boolean completeTask(StepTask task, UUID workerId, JsonNode output) {
+        return counted(jdbc.queryForObject(COMPLETE_TASK, Long.class,
+                task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), writeJson(output)));
     }
 
-    public void failTask(StepTask task, String errorMessage) {
-        jdbc.query("select 1 from pgflow.fail_task(run_id => ?::uuid, step_slug => ?::text, task_index => ?::int, error_message => ?::text)",
-                rs -> { },
-                task.runId(), task.stepSlug(), task.taskIndex(), errorMessage);
+    /** Fails the attempt (pgflow retries it while attempts remain) if it is still this worker's. */
+    public boolean failTask(StepTask task, UUID workerId, String errorMessage) {
+        return counted(jdbc.queryForObject(FAIL_TASK, Long.class,
+                task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), errorMessage));
     }
 
     /**
@@ -123,9 +149,11 @@ public class PgflowSqlClient {
      * the same transaction: pgflow 0.8.1 broadcasts nothing for a retry, and the chat stream showing the run may be
      * on another instance. The event name carries the attempt, so every retry is an event of its own.
      */
-    public void failTaskAndAnnounceRetry(StepTask task, String errorMessage) {
-        transaction.executeWithoutResult(status -> {
-            failTask(task, errorMessage);
+    public boolean failTaskAndAnnounceRetry(StepTask task, UUID workerId, String errorMessage) {
+        return Boolean.TRUE.equals(transaction.execute(status -> {
+            if (!failTask(task, workerId, errorMessage)) {
+                return false;
+            }
             jdbc.query("""
                     select realtime.send(
                                jsonb_build_object('event_type', 'step:retrying', 'run_id', t.run_id, 'step_slug', t.step_slug,
@@ -137,7 +165,8 @@ public class PgflowSqlClient {
                       from pgflow.step_tasks t
                      where t.run_id = ?::uuid and t.step_slug = ? and t.task_index = ? and t.status = 'queued'
                     """, rs -> { }, task.maxAttempts(), task.runId(), task.stepSlug(), task.taskIndex());
-        });
+            return true;
+        }));
     }
 
     /**
@@ -145,17 +174,45 @@ public class PgflowSqlClient {
      * remain and has no other way to fail a run, so the task's attempts are first counted as used up, in the same
      * transaction (decision record 0006).
      */
-    public void failTaskWithoutRetry(StepTask task, String errorMessage) {
-        transaction.executeWithoutResult(status -> {
-            jdbc.update("""
-                    update pgflow.step_tasks t
-                       set attempts_count = greatest(t.attempts_count, coalesce(s.opt_max_attempts, f.opt_max_attempts))
-                      from pgflow.steps s, pgflow.flows f
-                     where t.run_id = ?::uuid and t.step_slug = ? and t.task_index = ?
-                       and s.flow_slug = t.flow_slug and s.step_slug = t.step_slug and f.flow_slug = t.flow_slug
-                    """, task.runId(), task.stepSlug(), task.taskIndex());
-            failTask(task, errorMessage);
-        });
+    public boolean failTaskWithoutRetry(StepTask task, UUID workerId, String errorMessage) {
+        return changeAttemptsThenFail(task, workerId, """
+                update pgflow.step_tasks t
+                   set attempts_count = greatest(t.attempts_count, coalesce(s.opt_max_attempts, f.opt_max_attempts))
+                  from pgflow.steps s, pgflow.flows f
+                 where t.run_id = ?::uuid and t.step_slug = ? and t.task_index = ?
+                   and s.flow_slug = t.flow_slug and s.step_slug = t.step_slug and f.flow_slug = t.flow_slug
+                """, errorMessage);
+    }
+
+    /**
+     * Gives a running task back to pgflow without counting the attempt, for an instance that shuts down: the attempt
+     * is uncounted first, so fail_task queues the task again (after base_delay × 2^attempts, as for any retry) even
+     * if it was the last, and the next attempt has the same number (decision record 0012). False when the task was
+     * not this worker's any more.
+     */
+    public boolean handBack(StepTask task, UUID workerId, String reason) {
+        return changeAttemptsThenFail(task, workerId, """
+                update pgflow.step_tasks t
+                   set attempts_count = t.attempts_count - 1
+                 where t.run_id = ?::uuid and t.step_slug = ? and t.task_index = ?
+                """, reason);
+    }
+
+    /** In one transaction: lock the attempt if it is still this worker's, change its attempt count, then fail it. */
+    private boolean changeAttemptsThenFail(StepTask task, UUID workerId, String updateAttempts, String errorMessage) {
+        return Boolean.TRUE.equals(transaction.execute(status -> {
+            if (jdbc.queryForList(STILL_OURS, task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt()).isEmpty()) {
+                return false;
+            }
+            jdbc.update(updateAttempts, task.runId(), task.stepSlug(), task.taskIndex());
+            jdbc.query("select 1 from pgflow.fail_task(run_id => ?::uuid, step_slug => ?::text, task_index => ?::int, error_message => ?::text)",
+                    rs -> { }, task.runId(), task.stepSlug(), task.taskIndex(), errorMessage);
+            return true;
+        }));
+    }
+
+    private static boolean counted(Long rows) {
+        return rows != null && rows > 0;
     }
 
     /** Starts a run with a run id chosen by the caller, so the caller can subscribe to its events first. */

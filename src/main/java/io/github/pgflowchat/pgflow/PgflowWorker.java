@@ -1,5 +1,6 @@
 package io.github.pgflowchat.pgflow;
 
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -8,9 +9,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,17 +26,22 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.InitializingBean;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.ApplicationListener;
+import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.logging.LogSafe;
+
 /**
- * The state of this instance's pgflow worker: its registration in {@code pgflow.workers}, its heartbeat, the
+ * The state of this instance's pgflow worker: its registration in {@code pgflow.workers}, its lock and heartbeat, the
  * free task slots, and the compensation pgflow 0.8.1 leaves to workers (message visibility per step timeout,
- * recovery of tasks whose worker died). The flow through it is declared in {@link PgflowWorkerRoutes}.
+ * recovery of tasks whose worker died, handing tasks back on shutdown). The flow through it is declared in
+ * {@link PgflowWorkerRoutes}.
  */
 @Component
-public class PgflowWorker implements InitializingBean, DisposableBean {
+public class PgflowWorker implements InitializingBean, DisposableBean, ApplicationListener<ContextClosedEvent> {
 
     private static final Logger log = LoggerFactory.getLogger(PgflowWorker.class);
 
@@ -39,15 +50,19 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     /** Seconds past the step timeout before the sweeper takes a task from a live but stuck worker. */
     static final int STALLED_GRACE_SECONDS = 10;
 
-    // A started task is stalled when the worker that claimed it stopped its heartbeat (it died or lost the
-    // database), was stopped, is unknown, or when the task has outlived its step timeout by the grace period.
+    /** Why a task goes back to pgflow when the instance running it shuts down; it is stored as the task's error. */
+    static final String SHUTDOWN_REASON = "handed back: the instance running it shut down";
+
+    // A started task is stalled when the session lock of the worker that claimed it is free (its process or its
+    // connection is gone: decision record 0012), when that worker stopped its heartbeat (it died or lost the database,
+    // or takes no lock), was stopped, is unknown, or when the task has outlived its step timeout by the grace period.
     // Message visibility cannot tell this: any worker's read hides a visible message again. This worker never takes
     // itself for dead: after an outage its sweep may run before its heartbeat, while it still holds its tasks.
     private static final String REQUEUE_STALLED = """
             with stalled as (
                 select t.run_id, t.step_slug, t.task_index,
-                       case when t.started_at < now() - make_interval(secs => coalesce(s.opt_timeout, f.opt_timeout) + ?)
-                            then 'timed out: no result within ' || coalesce(s.opt_timeout, f.opt_timeout) || ' s'
+                       case when c.timed_out then 'timed out: no result within ' || c.timeout_seconds || ' s'
+                            when c.lock_free then 'worker ' || t.last_worker_id || ' is gone: its lock is free'
                             else 'worker ' || coalesce(t.last_worker_id::text, '(deleted)') || ' stopped responding'
                        end as reason
                   from pgflow.step_tasks t
@@ -55,9 +70,14 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
                   join pgflow.steps s on s.flow_slug = t.flow_slug and s.step_slug = t.step_slug
                   join pgflow.flows f on f.flow_slug = t.flow_slug
                   left join pgflow.workers w on w.worker_id = t.last_worker_id
+                 cross join lateral (select coalesce(s.opt_timeout, f.opt_timeout) as timeout_seconds) o
+                 cross join lateral (select t.started_at < now() - make_interval(secs => o.timeout_seconds + ?) as timed_out,
+                                            o.timeout_seconds,
+                                            w.worker_id <> ? and ? and public.gateway_worker_lock_held(w.worker_id) = false as lock_free) c
                  where t.flow_slug = ?
                    and t.status = 'started'
-                   and (t.started_at < now() - make_interval(secs => coalesce(s.opt_timeout, f.opt_timeout) + ?)
+                   and (c.timed_out
+                        or c.lock_free
                         or w.worker_id is null
                         or w.deprecated_at is not null
                         or (w.worker_id <> ? and w.last_heartbeat_at < now() - make_interval(secs => ?)))
@@ -72,7 +92,16 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final JdbcTemplate jdbc;
     private final WorkerProperties properties;
     private final String flowSlug;
+    private final StepInvoker invoker;
+    private final ApplicationContext context;
     private final UUID workerId = UUID.randomUUID();
+    private final WorkerLock lock;
+    // Each periodic job on a thread of its own: a slow sweep (or anyone's slow @Scheduled job) must not delay the
+    // heartbeat or the lock check, or peers would take this live instance for gone.
+    private final ScheduledExecutorService heartbeats = singleThread("pgflow-heartbeat");
+    private final ScheduledExecutorService sweeps = singleThread("pgflow-stalled-sweep");
+    private final ScheduledExecutorService lockChecks = singleThread("pgflow-worker-lock");
+    private final AtomicBoolean stopping = new AtomicBoolean();
     private final Map<Long, StepTask> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong queueDepth = new AtomicLong();
     private final Timer dispatchLatency;
@@ -80,13 +109,17 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final MeterRegistry meters;
     private volatile boolean registered;
 
-    public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, WorkerProperties properties,
-                        @Value("${gateway.flow-slug}") String flowSlug, MeterRegistry meters) {
+    public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, HikariDataSource dataSource, WorkerProperties properties,
+                        @Value("${gateway.flow-slug}") String flowSlug, StepInvoker invoker, ApplicationContext context,
+                        MeterRegistry meters) {
         this.pgflow = pgflow;
         this.jdbc = jdbc;
         this.properties = properties;
         this.flowSlug = flowSlug;
+        this.invoker = invoker;
+        this.context = context;
         this.meters = meters;
+        this.lock = new WorkerLock(dataSource, workerId);
         Gauge.builder("gateway.worker.tasks.in.flight", inFlight, Map::size)
                 .description("Step tasks this instance is running")
                 .register(meters);
@@ -114,22 +147,77 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         return registered;
     }
 
-    /** start_tasks records the worker id in a foreign key, so the worker row must exist before the first claim. */
+    /** Whether this instance holds its session lock, i.e. peers can see that it is alive. */
+    public boolean holdsLock() {
+        return lock.isHeld();
+    }
+
+    /**
+     * start_tasks records the worker id in a foreign key, so the worker row must exist before the first claim; the
+     * lock is taken before the first claim too.
+     */
     @Override
-    public void afterPropertiesSet() {
+    public void afterPropertiesSet() throws SQLException {
         jdbc.update("insert into pgflow.workers (worker_id, queue_name, function_name, last_heartbeat_at) values (?, ?, ?, now())",
                 workerId, flowSlug, "pgflow-chat-gateway");
+        lock.register();
         registered = true;
+        every(heartbeats, properties.heartbeatInterval(), properties.heartbeatInterval(), this::heartbeat);
+        // At once: an instance restarted after a crash finds its predecessor's tasks while its routes still start.
+        every(sweeps, Duration.ZERO, properties.stalledSweepInterval(), this::requeueStalledTasks);
+        every(lockChecks, WorkerLock.CHECK_INTERVAL, WorkerLock.CHECK_INTERVAL, lock::check);
         log.info("pgflow worker {} registered for queue {} ({} concurrent tasks)", workerId, flowSlug, properties.concurrency());
     }
 
-    /** Marks the worker row as stopped, so the sweeper hands back anything it left unfinished without waiting. */
+    /**
+     * Spring publishes this before it stops anything: the web server still drains its requests, Camel's routes still
+     * run and the pool is open, so the tasks can be handed back before the step routes are stopped.
+     */
+    @Override
+    public void onApplicationEvent(ContextClosedEvent event) {
+        if (event.getApplicationContext() == context) {
+            stop();
+        }
+    }
+
+    /**
+     * Stops claiming, hands every task in flight back to pgflow at once without counting its attempt (a live
+     * instance takes it up after base_delay), interrupts their handlers, and marks the worker row stopped. The
+     * handlers end in a fail_task that finds the task no longer this worker's and changes nothing.
+     */
+    void stop() {
+        if (!stopping.compareAndSet(false, true)) {
+            return;
+        }
+        synchronized (this) {
+            registered = false;
+        }
+        heartbeats.shutdown();
+        sweeps.shutdown();
+        for (StepTask task : List.copyOf(inFlight.values())) {
+            try {
+                if (pgflow.handBack(task, workerId, SHUTDOWN_REASON)) {
+                    log.info("Handed {} back to pgflow: this instance shuts down", task);
+                    record(task, "handed_back");
+                }
+            } catch (RuntimeException e) {
+                log.warn("Could not hand {} back ({}); a peer takes it up once this instance's lock is free", task, e.getMessage());
+            }
+        }
+        invoker.interruptAll();
+        try {
+            jdbc.update("update pgflow.workers set deprecated_at = now() where worker_id = ?", workerId);
+        } catch (RuntimeException e) {
+            log.warn("Could not mark pgflow worker {} stopped: {}", workerId, e.getMessage());
+        }
+    }
+
+    /** Closing the lock's session frees the lock: the last thing this worker does. */
     @Override
     public void destroy() {
-        if (registered) {
-            registered = false;
-            jdbc.update("update pgflow.workers set deprecated_at = now() where worker_id = ?", workerId);
-        }
+        stop();
+        lockChecks.shutdown();
+        lock.close();
     }
 
     /**
@@ -140,11 +228,11 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
      */
     public synchronized List<StepTask> claimTasks() {
         int free = properties.concurrency() - inFlight.size();
-        if (!registered || free <= 0) {
+        if (!mayClaim() || free <= 0) {
             return List.of();
         }
         List<QueueMessage> messages = pgflow.readMessages(flowSlug, properties.readVisibilitySeconds(), free,
-                properties.deadWorkerAfter().toSeconds());
+                properties.deadWorkerAfter().toSeconds(), lock.trustsPeersLocks());
         if (messages.isEmpty()) {
             return List.of();
         }
@@ -160,11 +248,16 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
      * event that says so arrives here, and another instance that read the message first has left it alone.
      */
     public synchronized List<StepTask> claimForStream(UUID runId, String stepSlug) {
-        if (!registered || !properties.streamedSteps().contains(stepSlug) || properties.concurrency() <= inFlight.size()) {
+        if (!mayClaim() || !properties.streamedSteps().contains(stepSlug) || properties.concurrency() <= inFlight.size()) {
             return List.of();
         }
         List<Long> message = pgflow.queuedMessage(runId, stepSlug);
         return message.isEmpty() ? List.of() : start(message);
+    }
+
+    /** Peers hand back at once what a worker without its lock starts, so such a worker claims nothing. */
+    private boolean mayClaim() {
+        return registered && lock.isHeld();
     }
 
     private List<StepTask> start(List<Long> msgIds) {
@@ -208,7 +301,10 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     }
 
     public void completeTask(StepTask task, JsonNode output) {
-        pgflow.completeTask(task, output);
+        if (!pgflow.completeTask(task, workerId, output)) {
+            handedBackMeanwhile(task);
+            return;
+        }
         record(task, "completed");
         log.debug("completed {}", task);
     }
@@ -216,13 +312,20 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     public void failTask(StepTask task, Throwable error) {
         String message = StepFailures.describe(error);
         boolean cancelled = StepFailures.isCancellation(error);
-        log.warn("{} {}: {}", task, cancelled ? "cancelled" : "failed", io.github.pgflowchat.logging.LogSafe.prefix(message, 200));
-        if (cancelled) {
-            pgflow.failTaskWithoutRetry(task, message);
-        } else {
-            pgflow.failTaskAndAnnounceRetry(task, message);
+        boolean ended = cancelled ? pgflow.failTaskWithoutRetry(task, workerId, message)
+                : pgflow.failTaskAndAnnounceRetry(task, workerId, message);
+        if (!ended) {
+            handedBackMeanwhile(task);
+            return;
         }
+        log.warn("{} {}: {}", task, cancelled ? "cancelled" : "failed", LogSafe.prefix(message, 200));
         record(task, !cancelled && task.attempt() < task.maxAttempts() ? "retried" : "failed");
+    }
+
+    /** The task went back to pgflow while it ran here (this instance shut down, or a peer took it for gone). */
+    private void handedBackMeanwhile(StepTask task) {
+        log.info("{} was handed back to pgflow while it ran here; what it produced here is dropped", task);
+        record(task, "dropped");
     }
 
     private void record(StepTask task, String outcome) {
@@ -238,7 +341,6 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         inFlight.remove(task.msgId());
     }
 
-    @Scheduled(fixedDelayString = "${gateway.worker.heartbeat-interval}")
     void heartbeat() {
         if (!registered) {
             return;
@@ -254,11 +356,32 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         }
     }
 
-    /** pgflow 0.8.1 has no stalled-task recovery: fail_task requeues such a task with backoff or fails the run. */
-    @Scheduled(fixedDelayString = "${gateway.worker.stalled-sweep-interval}", initialDelayString = "${gateway.worker.stalled-sweep-interval}")
+    /**
+     * pgflow 0.8.1 has no stalled-task recovery: fail_task requeues such a task with backoff or fails the run. Peers'
+     * locks are trusted only once this worker's own lock has been held a while (see {@link WorkerLock#trustsPeersLocks}).
+     */
     void requeueStalledTasks() {
         jdbc.query(REQUEUE_STALLED, rs -> {
             log.warn("Handed task {} of run {} back to pgflow: {}", rs.getString("step_slug"), rs.getString("run_id"), rs.getString("reason"));
-        }, STALLED_GRACE_SECONDS, flowSlug, STALLED_GRACE_SECONDS, workerId, properties.deadWorkerAfter().toSeconds());
+        }, STALLED_GRACE_SECONDS, workerId, lock.trustsPeersLocks(), flowSlug, workerId, properties.deadWorkerAfter().toSeconds());
+    }
+
+    /** Runs a job with a fixed delay; a failed run is logged and the next one comes as planned. */
+    private static void every(ScheduledExecutorService scheduler, Duration first, Duration interval, Runnable job) {
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                job.run();
+            } catch (RuntimeException e) {
+                log.warn("{} failed: {}", Thread.currentThread().getName(), e.getMessage());
+            }
+        }, first.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static ScheduledExecutorService singleThread(String name) {
+        return Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, name);
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 }

@@ -13,7 +13,8 @@ import org.springframework.stereotype.Component;
  * The pgflow worker as routes: a wake-up (NOTIFY from the queue, a finished task, or the fallback timer) reads and
  * claims as many tasks as there are free slots, and a streamed step of a run whose chat stream is held here is claimed
  * when it starts; each task runs on its step route and ends in complete_task or fail_task. A task whose instance dies
- * gets neither: its lease lapses and a live instance's sweeper hands it back.
+ * gets neither: a live instance's sweeper hands it back once the dead instance's lock is free. A task whose instance
+ * shuts down is handed back by that instance before its routes stop (decision record 0012).
  */
 @Component
 public class PgflowWorkerRoutes extends RouteBuilder {

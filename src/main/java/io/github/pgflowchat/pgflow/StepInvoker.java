@@ -1,6 +1,7 @@
 package io.github.pgflowchat.pgflow;
 
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -30,6 +31,8 @@ public class StepInvoker {
     private final ProducerTemplate producer;
     private final ExecutorService executor;
     private final ObjectMapper json;
+    private final Map<Long, Future<Object>> running = new ConcurrentHashMap<>();
+    private volatile boolean stopped;
 
     public StepInvoker(CamelContext camelContext, ProducerTemplate producer, ObjectMapper json) {
         this.producer = producer;
@@ -46,6 +49,11 @@ public class StepInvoker {
         Map<String, Object> headers = Map.of(RUN_ID, task.runId(), STEP_SLUG, task.stepSlug(),
                 ATTEMPT, task.attempt(), MAX_ATTEMPTS, task.maxAttempts());
         Future<Object> result = executor.submit(() -> producer.requestBodyAndHeaders("direct:step-" + task.stepSlug(), task.input(), headers));
+        running.put(task.msgId(), result);
+        // A task handed to this route after the instance began to shut down was handed back already: it must not start.
+        if (stopped) {
+            result.cancel(true);
+        }
         try {
             return json.valueToTree(result.get(task.timeoutSeconds(), TimeUnit.SECONDS));
         } catch (TimeoutException e) {
@@ -53,6 +61,17 @@ public class StepInvoker {
             throw new TimeoutException("step '" + task.stepSlug() + "' timed out after " + task.timeoutSeconds() + " s");
         } catch (ExecutionException e) {
             throw e.getCause() instanceof Exception cause ? cause : e;
+        } finally {
+            running.remove(task.msgId());
         }
+    }
+
+    /**
+     * Interrupts every running handler, and every one started from now on, for an instance that shuts down and has
+     * handed their tasks back: each ends in a CancellationException.
+     */
+    void interruptAll() {
+        stopped = true;
+        running.values().forEach(handler -> handler.cancel(true));
     }
 }

@@ -6,7 +6,10 @@ import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.db.PgNotificationListener;
 
-/** The worker is healthy while it is registered with pgflow and hears about new tasks. */
+/**
+ * The worker is healthy while it is registered with pgflow, holds its lock (without it peers take this instance for
+ * gone) and hears about new tasks.
+ */
 @Component("pgflowWorkerHealthIndicator")
 class WorkerHealth implements HealthIndicator {
 
@@ -20,9 +23,10 @@ class WorkerHealth implements HealthIndicator {
 
     @Override
     public Health health() {
-        Health.Builder health = worker.isRegistered() && listener.isConnected() ? Health.up() : Health.down();
-        return health.withDetail("workerId", worker.workerId())
+        boolean healthy = worker.isRegistered() && worker.holdsLock() && listener.isConnected();
+        return (healthy ? Health.up() : Health.down()).withDetail("workerId", worker.workerId())
                 .withDetail("registered", worker.isRegistered())
+                .withDetail("lock", worker.holdsLock() ? "held" : "lost")
                 .withDetail("notificationsConnected", listener.isConnected())
                 .withDetail("tasksInFlight", worker.inFlight())
                 .build();

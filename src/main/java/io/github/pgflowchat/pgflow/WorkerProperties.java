@@ -13,8 +13,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param visibilityLease        how long a running task's message stays hidden without a renewal (at most its step
  *                               timeout + 2 s)
  * @param deadWorkerAfter        a started task whose worker has sent no heartbeat for this long goes back to pgflow
- *                               (fail_task)
- * @param stalledSweepInterval   how often stalled tasks are looked for
+ *                               (fail_task); the fallback for workers whose lock cannot tell (decision record 0012)
+ * @param stalledSweepInterval   how often stalled tasks are looked for: bounds how long the tasks of an instance whose
+ *                               lock came free wait
  * @param streamedSteps          steps whose tokens go to the run's chat stream: their task runs on the instance that
  *                               holds that stream while that instance is alive (docs/decisions/0007)
  * @param streamHandoff          how long another instance hides a streamed step's message it read, leaving the task

@@ -26,17 +26,26 @@ import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 import io.github.pgflowchat.support.ServiceProcess;
 
 /**
- * kill -9 of the instance that holds a chat and is streaming its answer: the task it was running is handed back once
- * its heartbeat stops, the surviving instance runs it, the run completes, and the answer is stored once.
+ * The instance that holds a chat and is streaming its answer goes away mid-answer, killed with SIGKILL or stopped with
+ * SIGTERM: the task it was running is handed back within seconds, the surviving instance runs it, the run completes,
+ * and the answer is stored once. Heartbeats are taken for stale only after two minutes here, so only the killed
+ * instance's free lock, or the stopped instance's own hand-back, can explain a quick recovery.
  */
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "gateway.llm.offline.token-delay=1ms",
         "gateway.worker.fallback-poll-interval=200ms",
         "gateway.worker.heartbeat-interval=500ms",
-        "gateway.worker.dead-worker-after=2s",
+        "gateway.worker.dead-worker-after=120s",
         "gateway.worker.stalled-sweep-interval=500ms"
 })
 class InstanceKilledMidAnswerTest {
+
+    private static final Map<String, String> DOOMED_INSTANCE = Map.of(
+            "gateway.llm.offline.token-delay", "300ms",
+            "gateway.worker.heartbeat-interval", "500ms",
+            "gateway.worker.dead-worker-after", "120s");
+    /** Far less than the two minutes after which a silent heartbeat would have the task handed back. */
+    private static final Duration HANDED_BACK_WITHIN = Duration.ofSeconds(10);
 
     @DynamicPropertySource
     static void embeddedPostgres(DynamicPropertyRegistry registry) {
@@ -57,67 +66,109 @@ class InstanceKilledMidAnswerTest {
 
     @Test
     void answerOfAKilledInstanceIsProducedByTheSurvivorAndStoredOnce() throws Exception {
-        AtomicInteger tokensSeen = new AtomicInteger();
-        AtomicReference<String> runId = new AtomicReference<>();
+        String runId;
         UUID killedWorker;
-        try (ServiceProcess doomed = ServiceProcess.startOn(postgres, Map.of(
-                "gateway.llm.offline.token-delay", "150ms",
-                "gateway.worker.heartbeat-interval", "500ms",
-                "gateway.worker.dead-worker-after", "2s"))) {
+        try (ServiceProcess doomed = ServiceProcess.startOn(postgres, DOOMED_INSTANCE)) {
             killedWorker = doomed.workerId();
-            ChatClient client = new ChatClient(doomed.port());
-            CompletableFuture<ChatClient.StreamResponse> chat = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return client.postChat(ChatClient.chatBody("chat-killed", "How do I run the tests?"), event -> {
-                        if (event.json() == null) {
-                            return;
-                        }
-                        String type = event.json().path("type").asText();
-                        if (type.equals("data-run")) {
-                            runId.set(event.json().path("data").path("runId").asText());
-                        } else if (type.equals("text-delta")) {
-                            tokensSeen.incrementAndGet();
-                        }
-                    });
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            await().atMost(Duration.ofSeconds(30)).until(() -> tokensSeen.get() >= 3);
-            assertThat(lastWorker(runId.get(), "respond")).as("the answer streams from the instance holding the chat").isEqualTo(killedWorker);
+            AnswerInProgress answer = startAnswer(doomed, "chat-killed");
+            runId = answer.runId();
 
             doomed.kill();
 
-            assertThat(chat).failsWithin(Duration.ofSeconds(10));
+            assertThat(answer.chat()).failsWithin(Duration.ofSeconds(10));
+            await().atMost(HANDED_BACK_WITHIN).until(() -> !killedWorker.equals(startedBy(runId, "respond")));
         }
 
+        Map<String, Object> respond = awaitCompletedAndStoredOnce(runId);
+        assertThat(respond.get("attempts_count")).as("the killed attempt, then the survivor's").isEqualTo(2);
+        assertThat(respond.get("error_message")).isEqualTo("worker " + killedWorker + " is gone: its lock is free");
+        assertThat(jdbc.queryForObject("select deprecated_at is null from pgflow.workers where worker_id = ?", Boolean.class, killedWorker))
+                .as("killed, not stopped").isTrue();
+    }
+
+    @Test
+    void answerOfAnInstanceStoppedMidAnswerIsHandedBackBeforeItExitsAndProducedByTheSurvivor() throws Exception {
+        String runId;
+        UUID stoppedWorker;
+        try (ServiceProcess doomed = ServiceProcess.startOn(postgres, DOOMED_INSTANCE)) {
+            stoppedWorker = doomed.workerId();
+            AnswerInProgress answer = startAnswer(doomed, "chat-stopped");
+            runId = answer.runId();
+
+            doomed.terminate();
+
+            await().atMost(HANDED_BACK_WITHIN).until(() -> !stoppedWorker.equals(startedBy(runId, "respond")));
+        }
+
+        Map<String, Object> respond = awaitCompletedAndStoredOnce(runId);
+        assertThat(respond.get("error_message")).as("handed back by the stopping instance itself, not by a peer")
+                .isEqualTo(PgflowWorker.SHUTDOWN_REASON);
+        assertThat(respond.get("attempts_count")).as("the handed-back attempt is not counted").isEqualTo(1);
+        assertThat(jdbc.queryForObject("select deprecated_at is not null from pgflow.workers where worker_id = ?", Boolean.class, stoppedWorker))
+                .as("stopped").isTrue();
+    }
+
+    private record AnswerInProgress(String runId, CompletableFuture<ChatClient.StreamResponse> chat) {
+    }
+
+    /** Posts a chat to the doomed instance and returns once its answer streams from there. */
+    private AnswerInProgress startAnswer(ServiceProcess doomed, String chatId) throws Exception {
+        AtomicInteger tokensSeen = new AtomicInteger();
+        AtomicReference<String> runId = new AtomicReference<>();
+        ChatClient client = new ChatClient(doomed.port());
+        CompletableFuture<ChatClient.StreamResponse> chat = CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.postChat(ChatClient.chatBody(chatId, "How do I run the tests?"), event -> {
+                    if (event.json() == null) {
+                        return;
+                    }
+                    String type = event.json().path("type").asText();
+                    if (type.equals("data-run")) {
+                        runId.set(event.json().path("data").path("runId").asText());
+                    } else if (type.equals("text-delta")) {
+                        tokensSeen.incrementAndGet();
+                    }
+                });
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await().atMost(Duration.ofSeconds(30)).until(() -> tokensSeen.get() >= 3);
+        assertThat(startedBy(runId.get(), "respond")).as("the answer streams from the instance holding the chat")
+                .isEqualTo(doomed.workerId());
+        return new AnswerInProgress(runId.get(), chat);
+    }
+
+    /** Awaits the run's completion here and checks that its answer is stored once; returns the respond task. */
+    private Map<String, Object> awaitCompletedAndStoredOnce(String runId) throws Exception {
         await().atMost(Duration.ofSeconds(45)).until(() -> "completed".equals(
-                jdbc.queryForObject("select status from pgflow.runs where run_id = ?::uuid", String.class, runId.get())));
+                jdbc.queryForObject("select status from pgflow.runs where run_id = ?::uuid", String.class, runId)));
         List<Map<String, Object>> tasks = jdbc.queryForList("""
-                select step_slug, status, attempts_count, last_worker_id, output
-                  from pgflow.step_tasks where run_id = ?::uuid order by step_slug""", runId.get());
+                select step_slug, status, attempts_count, last_worker_id, error_message, output
+                  from pgflow.step_tasks where run_id = ?::uuid order by step_slug""", runId);
         assertThat(tasks).extracting(t -> t.get("step_slug")).containsExactly("analyze", "respond", "search");
         assertThat(tasks).allSatisfy(t -> {
             assertThat(t.get("status")).isEqualTo("completed");
             assertThat(t.get("output")).isNotNull();
         });
         Map<String, Object> respond = tasks.get(1);
-        assertThat(respond.get("attempts_count")).as("the killed attempt, then the survivor's").isEqualTo(2);
         assertThat(respond.get("last_worker_id")).isEqualTo(worker.workerId());
         String storedAnswer = jdbc.queryForObject("select output ->> 'answer' from pgflow.step_tasks where run_id = ?::uuid and step_slug = 'respond'",
-                String.class, runId.get());
+                String.class, runId);
         assertThat(storedAnswer).isNotBlank();
-        assertThat(jdbc.queryForObject("select output #>> '{respond,answer}' from pgflow.runs where run_id = ?::uuid", String.class, runId.get()))
+        assertThat(jdbc.queryForObject("select output #>> '{respond,answer}' from pgflow.runs where run_id = ?::uuid", String.class, runId))
                 .isEqualTo(storedAnswer);
-        assertThat(jdbc.queryForObject("select deprecated_at is null and last_heartbeat_at < now() - interval '2 seconds' "
-                + "from pgflow.workers where worker_id = ?", Boolean.class, killedWorker)).as("killed, not stopped").isTrue();
 
-        ChatClient.JsonResponse status = new ChatClient(port).get("/api/runs/" + runId.get());
+        ChatClient.JsonResponse status = new ChatClient(port).get("/api/runs/" + runId);
         assertThat(status.body().path("status").asText()).isEqualTo("completed");
         assertThat(status.body().path("steps").get(2).path("output").path("answer").asText()).isEqualTo(storedAnswer);
+        return respond;
     }
 
-    private UUID lastWorker(String runId, String step) {
-        return jdbc.queryForObject("select last_worker_id from pgflow.step_tasks where run_id = ?::uuid and step_slug = ?", UUID.class, runId, step);
+    /** The worker running the step's task while it is started, else null. */
+    private UUID startedBy(String runId, String step) {
+        List<UUID> worker = jdbc.queryForList("select last_worker_id from pgflow.step_tasks where run_id = ?::uuid and step_slug = ? and status = 'started'",
+                UUID.class, runId, step);
+        return worker.isEmpty() ? null : worker.get(0);
     }
 }

@@ -79,6 +79,11 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
+    /** SIGTERM, as an orchestrator stops a container: the instance shuts down gracefully. Returns at once. */
+    public void terminate() {
+        process.destroy();
+    }
+
     @Override
     public void close() throws Exception {
         if (process.isAlive()) {
