@@ -42,9 +42,9 @@ class ChatStreamTest {
         stream.end();
 
         assertThat(readToEnd(stream.reader(0))).isEqualTo(
-                "id: 1\ndata: {\"type\":\"start\",\"messageId\":\"msg-1\"}\n\n"
-                        + "id: 2\ndata: {\"type\":\"data-run\",\"id\":\"run\",\"data\":{\"status\":\"started\"}}\n\n"
-                        + "id: 3\ndata: {\"type\":\"finish\",\"finishReason\":\"stop\"}\n\n"
+                "id: 5c0e8f4a-1\ndata: {\"type\":\"start\",\"messageId\":\"msg-1\"}\n\n"
+                        + "id: 5c0e8f4a-2\ndata: {\"type\":\"data-run\",\"id\":\"run\",\"data\":{\"status\":\"started\"}}\n\n"
+                        + "id: 5c0e8f4a-3\ndata: {\"type\":\"finish\",\"finishReason\":\"stop\"}\n\n"
                         + DONE);
     }
 
@@ -56,7 +56,7 @@ class ChatStreamTest {
         stream.send(UiChunks.finish("stop", null));
         InputStream reader = stream.reader(0);
 
-        assertThat(nextEvent(reader)).startsWith("id: 1\n");
+        assertThat(nextEvent(reader)).startsWith("id: 5c0e8f4a-1\n");
         assertThat(nextEvent(reader)).isEqualTo(DONE);
         assertThat(reader.read()).isEqualTo(-1);
         assertThat(reader.read(new byte[8], 0, 8)).isEqualTo(-1);
@@ -68,7 +68,7 @@ class ChatStreamTest {
         ChatStream stream = stream(LONG, LONG);
         stream.send(UiChunks.start("msg-1", null));
         InputStream early = stream.reader(0);
-        assertThat(nextEvent(early)).startsWith("id: 1\n");
+        assertThat(nextEvent(early)).startsWith("id: 5c0e8f4a-1\n");
         // The early reader now has to wait for events the test has not sent yet.
         CompletableFuture<String> followed = CompletableFuture.supplyAsync(() -> readToEndUnchecked(early));
 
@@ -78,8 +78,8 @@ class ChatStreamTest {
 
         String rest = followed.get(5, TimeUnit.SECONDS);
         String replayed = readToEnd(stream.reader(0));
-        assertThat(rest).startsWith("id: 2\n").contains("id: 3\n").endsWith(DONE);
-        assertThat(replayed).startsWith("id: 1\n").endsWith(rest);
+        assertThat(rest).startsWith("id: 5c0e8f4a-2\n").contains("id: 5c0e8f4a-3\n").endsWith(DONE);
+        assertThat(replayed).startsWith("id: 5c0e8f4a-1\n").endsWith(rest);
     }
 
     @Test
@@ -91,7 +91,7 @@ class ChatStreamTest {
         stream.end();
 
         assertThat(readToEnd(stream.reader(2)))
-                .isEqualTo("id: 3\ndata: {\"type\":\"text-end\",\"id\":\"t1\"}\n\n" + DONE);
+                .isEqualTo("id: 5c0e8f4a-3\ndata: {\"type\":\"text-end\",\"id\":\"t1\"}\n\n" + DONE);
     }
 
     @Test
@@ -101,7 +101,7 @@ class ChatStreamTest {
 
         assertThat(nextEvent(reader)).isEqualTo(": keep-alive\n\n");
         stream.send(UiChunks.start("msg-1", null));
-        assertThat(nextEvent(reader)).isEqualTo("id: 1\ndata: {\"type\":\"start\",\"messageId\":\"msg-1\"}\n\n");
+        assertThat(nextEvent(reader)).isEqualTo("id: 5c0e8f4a-1\ndata: {\"type\":\"start\",\"messageId\":\"msg-1\"}\n\n");
         stream.end();
         assertThat(nextEvent(reader)).isEqualTo(DONE);
     }

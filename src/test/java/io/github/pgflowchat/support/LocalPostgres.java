@@ -24,7 +24,7 @@ public final class LocalPostgres {
              Statement statement = connection.createStatement()) {
             statement.execute("drop schema if exists pgflow, pgmq, realtime cascade");
             statement.execute("drop table if exists public.documents, public.flyway_schema_history cascade");
-            statement.execute("drop function if exists public.notify_pgmq_queue() cascade");
+            statement.execute("drop function if exists public.notify_pgmq_queue(), public.notify_realtime_broadcast() cascade");
         } catch (SQLException e) {
             throw new IllegalStateException("The tests need PostgreSQL at " + URL + " (user " + USER + "): " + e.getMessage(), e);
         }
