@@ -10,8 +10,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.camel.CamelContext;
+import org.apache.camel.builder.AdviceWith;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -21,6 +23,8 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 import io.github.pgflowchat.Application;
+import io.github.pgflowchat.chat.ChatStream;
+import io.github.pgflowchat.chat.ChatStreams;
 import io.github.pgflowchat.db.PgNotificationListener;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.CompletedChat;
@@ -28,8 +32,9 @@ import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 import io.github.pgflowchat.support.QuestionAdvice;
 
 /**
- * The LISTEN connection's backend is terminated mid-run, again and again for a while: health's runEvents says DOWN,
- * the listener comes back, says UP, and the chat completes from what the reconnect caught up on.
+ * The NOTIFY event path loses nothing: an event whose delivery failed is offered again, and when the LISTEN
+ * connection's backend is terminated mid-run (again and again for a while) health's runEvents says DOWN, the listener
+ * comes back, says UP, and the chat completes from what the reconnect caught up on.
  */
 @SpringBootTest(classes = Application.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "gateway.llm.offline.token-delay=1ms",
@@ -37,10 +42,12 @@ import io.github.pgflowchat.support.QuestionAdvice;
         // Only the reconnect's catch-up can bring what was notified while the listener was away.
         "gateway.events.reconcile-interval=10m"
 })
-class ListenConnectionLossTest {
+class NotifyEventPathTest {
 
     private static final String HELD = "Hold the analysis while the listen connection is killed";
     private static final CountDownLatch RELEASE = new CountDownLatch(1);
+    private static final String FAILS_ONCE_CHAT = "chat-delivery-fails-once";
+    private static final AtomicBoolean SEARCH_DELIVERY_FAILED = new AtomicBoolean();
 
     @DynamicPropertySource
     static void embeddedPostgres(DynamicPropertyRegistry registry) {
@@ -55,6 +62,24 @@ class ListenConnectionLossTest {
 
     @Autowired
     CamelContext camel;
+
+    @Test
+    void anEventWhoseDeliveryFailedIsOfferedAgain() throws Exception {
+        AdviceWith.adviceWith(camel, "run-progress", route -> route.weaveAddFirst().process(exchange -> {
+            ChatStream stream = exchange.getIn().getHeader(ChatStreams.STREAM_HEADER, ChatStream.class);
+            RunEvent event = exchange.getIn().getBody(RunEvent.class);
+            if (FAILS_ONCE_CHAT.equals(stream.chatId()) && "step:completed".equals(event.eventType())
+                    && "search".equals(event.stepSlug()) && SEARCH_DELIVERY_FAILED.compareAndSet(false, true)) {
+                throw new IllegalStateException("the first delivery of the search results fails");
+            }
+        }));
+        ChatClient client = new ChatClient(port);
+
+        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody(FAILS_ONCE_CHAT, "How do I run the tests?"));
+
+        assertThat(SEARCH_DELIVERY_FAILED).isTrue();
+        CompletedChat.assertCompleted(response, client, jdbc);
+    }
 
     @Test
     void aTerminatedListenBackendIsReplacedAndTheChatCompletes() throws Exception {
