@@ -4,7 +4,8 @@
 -- EVENTS_SOURCE=notify works on Supabase too. The notification carries only the topic and the event name: the
 -- gateway reads what happened from pgflow's tables, never from the message (anon may insert into realtime.messages).
 -- Supabase grants the postgres role TRIGGER on realtime.messages; a row trigger on the partitioned table applies to
--- every partition, present and future.
+-- every partition, present and future. A role without that grant gets a warning here, and the gateway says at start
+-- that EVENTS_SOURCE=notify then moves only at the reconciler's pace; EVENTS_SOURCE=supabase does not need it.
 
 create or replace function public.notify_realtime_broadcast()
 returns trigger
@@ -19,10 +20,15 @@ $$;
 comment on function public.notify_realtime_broadcast() is
     'NOTIFYs realtime_broadcast for each pgflow run broadcast recorded in realtime.messages (pgflow chat gateway).';
 
-drop trigger if exists notify_realtime_broadcast on realtime.messages;
-
-create trigger notify_realtime_broadcast
-    after insert on realtime.messages
-    for each row
-    when (new.topic like 'pgflow:run:%' and length(new.topic) < 100)
-    execute function public.notify_realtime_broadcast();
+do $$
+begin
+    drop trigger if exists notify_realtime_broadcast on realtime.messages;
+    create trigger notify_realtime_broadcast
+        after insert on realtime.messages
+        for each row
+        when (new.topic like 'pgflow:run:%' and length(new.topic) < 100)
+        execute function public.notify_realtime_broadcast();
+exception when insufficient_privilege then
+    raise warning 'no trigger on realtime.messages (%): with EVENTS_SOURCE=notify run events arrive only with the reconciler', sqlerrm;
+end;
+$$;

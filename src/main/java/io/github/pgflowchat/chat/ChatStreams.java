@@ -141,17 +141,17 @@ public class ChatStreams {
                     + streamSlots.limit() + " at once. Try again when one has finished.", STREAM_RETRY_AFTER_SECONDS);
         }
         UUID runId = UUID.randomUUID();
-        ChatStream stream;
+        ChatStream stream = new ChatStream(runId, chatId, userId, json, properties.keepAliveInterval(), properties.maxStreamDuration());
+        RunEventSource.Subscription subscription;
         try {
-            stream = new ChatStream(runId, chatId, userId, json, properties.keepAliveInterval(), properties.maxStreamDuration());
+            subscription = events.subscribe(runId, event -> {
+                producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream);
+                producer.sendBody(PgflowWorkerRoutes.CLAIM_FOR_STREAM, event);
+            });
         } catch (RuntimeException e) {
             streamSlots.release(userId);
             throw e;
         }
-        RunEventSource.Subscription subscription = events.subscribe(runId, event -> {
-            producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream);
-            producer.sendBody(PgflowWorkerRoutes.CLAIM_FOR_STREAM, event);
-        });
         String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
             subscription.close();
@@ -259,8 +259,9 @@ public class ChatStreams {
         shuttingDown = true;
         sweeper.shutdownNow();
         for (ChatStream stream : streams.values()) {
+            // Streams live in this process, so the run, not this stream, is what the client can come back to.
             stream.fail("The service is shutting down; run " + stream.runId() + " goes on: read its steps and answer from GET /api/runs/"
-                    + stream.runId() + ", or resume with GET /api/chat/" + stream.chatId() + "/stream once the service is back.");
+                    + stream.runId() + ", which any instance answers, rather than resume this stream.");
         }
     }
 

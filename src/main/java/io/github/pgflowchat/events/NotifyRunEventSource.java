@@ -6,6 +6,8 @@ import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -26,6 +28,8 @@ import io.github.pgflowchat.realtime.RealtimeRunEventSource;
 @ConditionalOnExpression("!(" + RealtimeRunEventSource.SELECTED + ")")
 class NotifyRunEventSource implements RunEventSource {
 
+    private static final Logger log = LoggerFactory.getLogger(NotifyRunEventSource.class);
+
     static final String CHANNEL = "realtime_broadcast";
     private static final String TOPIC_PREFIX = "pgflow:run:";
 
@@ -44,6 +48,21 @@ class NotifyRunEventSource implements RunEventSource {
         this.followedRuns = followedRuns;
         listener.listen(CHANNEL, this::onNotification);
         listener.onReconnect(followedRuns::hintAll);
+        if (!somethingNotifies()) {
+            log.warn("EVENTS_SOURCE=notify, but nothing NOTIFYs run events here: realtime.send is not the project's stand-in "
+                    + "and realtime.messages has no notify_realtime_broadcast trigger (db/realtime-notify needs TRIGGER on it). "
+                    + "Chats move only when every followed run is read (gateway.events.reconcile-interval); grant the "
+                    + "trigger and apply db/realtime-notify, or set EVENTS_SOURCE=supabase.");
+        }
+    }
+
+    /** The stand-in's realtime.send NOTIFYs itself; Supabase's needs the trigger of {@code db/realtime-notify}. */
+    private boolean somethingNotifies() {
+        return Boolean.TRUE.equals(jdbc.queryForObject("""
+                select coalesce(obj_description(to_regprocedure('realtime.send(jsonb, text, text, boolean)'), 'pg_proc'), '') like '%stand-in%'
+                    or exists (select 1 from pg_trigger
+                                where tgname = 'notify_realtime_broadcast' and tgrelid = to_regclass('realtime.messages'))
+                """, Boolean.class));
     }
 
     @Override

@@ -25,6 +25,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.Primary;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -52,6 +53,7 @@ import io.github.pgflowchat.web.ApiException;
         // Long enough that only the sweeper can end a stream whose terminal event was dropped.
         "gateway.events.reconcile-interval=10m"
 })
+@Import(StreamRegistryTest.LossyEvents.class)
 class StreamRegistryTest {
 
     /** Whether the event source below swallows every run's terminal event. */
@@ -64,28 +66,36 @@ class StreamRegistryTest {
         @Bean
         @Primary
         RunEventSource lossyRunEventSource(@Qualifier("notifyRunEventSource") RunEventSource source) {
-            return new RunEventSource() {
-                @Override
-                public Subscription subscribe(UUID runId, Consumer<RunEvent> listener) {
-                    CountDownLatch arrived = subscribers;
-                    arrived.countDown();
-                    try {
-                        arrived.await(1, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return source.subscribe(runId, event -> {
-                        if (!(dropTerminalEvents && event.eventType().startsWith("run:"))) {
-                            listener.accept(event);
-                        }
-                    });
-                }
+            return new Source(source);
+        }
 
-                @Override
-                public boolean isConnected() {
-                    return source.isConnected();
+        static final class Source implements RunEventSource {
+            private final RunEventSource source;
+
+            Source(RunEventSource source) {
+                this.source = source;
+            }
+
+            @Override
+            public Subscription subscribe(UUID runId, Consumer<RunEvent> listener) {
+                CountDownLatch arrived = subscribers;
+                arrived.countDown();
+                try {
+                    arrived.await(1, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
-            };
+                return source.subscribe(runId, event -> {
+                    if (!(dropTerminalEvents && event.eventType().startsWith("run:"))) {
+                        listener.accept(event);
+                    }
+                });
+            }
+
+            @Override
+            public boolean isConnected() {
+                return source.isConnected();
+            }
         }
     }
 
@@ -103,6 +113,9 @@ class StreamRegistryTest {
     @Autowired
     JdbcTemplate jdbc;
 
+    @Autowired
+    RunEventSource events;
+
     private final List<ChatStream> opened = new ArrayList<>();
 
     @AfterEach
@@ -114,6 +127,7 @@ class StreamRegistryTest {
 
     @Test
     void concurrentOpensOfOneUserCannotPassTheLimitTogether() throws Exception {
+        assertThat(events).as("the event source the streams subscribe to").isInstanceOf(LossyEvents.Source.class);
         int requests = 8;
         subscribers = new CountDownLatch(requests);
         CountDownLatch start = new CountDownLatch(1);

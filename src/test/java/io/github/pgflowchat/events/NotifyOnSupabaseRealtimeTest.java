@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -69,7 +70,9 @@ class NotifyOnSupabaseRealtimeTest {
                 .as("the realtime.send stand-in is not applied").isZero();
         ChatClient client = new ChatClient(port);
 
-        ChatClient.StreamResponse response = client.postChat(ChatClient.chatBody("chat-supabase-notify", "How do I run the tests?"));
+        // Bounded: a stream that nothing wakes would stay open for its whole maximum duration.
+        ChatClient.StreamResponse response = client.postChatAsync(ChatClient.chatBody("chat-supabase-notify", "How do I run the tests?"), event -> { })
+                .get(60, TimeUnit.SECONDS);
 
         CompletedChat.assertCompleted(response, client, jdbc);
         assertThat(jdbc.queryForObject("select count(*) from realtime.messages where topic = ?", Integer.class, "pgflow:run:" + response.runId()))
