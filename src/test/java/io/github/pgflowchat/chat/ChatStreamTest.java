@@ -1,6 +1,7 @@
 package io.github.pgflowchat.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
@@ -21,6 +22,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
+import io.github.pgflowchat.web.ApiException;
 
 // A reader blocks in wait(); the timeout interrupts it so a broken stream fails the test instead of hanging the build.
 @Timeout(10)
@@ -242,6 +245,19 @@ class ChatStreamTest {
 
         assertThat(stream.cancelReason()).isEqualTo("stopped by the user");
         assertThat(cancelled).containsExactly("late");
+    }
+
+    @Test
+    void aLastEventIdNamesAnEventOfThisStreamOnly() {
+        ChatStream stream = stream(LONG, LONG);
+        stream.send(UiChunks.start("msg-1", null));
+        stream.send(UiChunks.data("run", "run", Map.of("status", "started")));
+
+        assertThat(stream.eventsReadBy("5c0e8f4a-2")).isEqualTo(2);
+        assertThat(stream.eventsReadBy("0badc0de-1")).as("an event of another stream: this one is new to the reader").isZero();
+        assertThatThrownBy(() -> stream.eventsReadBy("5c0e8f4a-3")).isInstanceOf(ApiException.class)
+                .extracting(e -> ((ApiException) e).status()).isEqualTo(400);
+        assertThatThrownBy(() -> stream.eventsReadBy("not-an-id")).isInstanceOf(ApiException.class);
     }
 
     private ChatStream stream(Duration keepAliveInterval, Duration maxDuration) {

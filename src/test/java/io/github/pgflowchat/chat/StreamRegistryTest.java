@@ -1,7 +1,7 @@
 package io.github.pgflowchat.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.InputStream;
 import java.time.Duration;
@@ -189,6 +189,32 @@ class StreamRegistryTest {
         again.close();
         for (InputStream reader : readers) {
             reader.close();
+        }
+    }
+
+    @Test
+    void overHttpTheReaderPastTheLimitGets429WithRetryAfter() throws Exception {
+        ChatStream live = (ChatStream) chatStreams.openRun(input("local-user", "chat-http-readers")).get(ChatStreams.STREAM_HEADER);
+        opened.add(live);
+        ChatClient client = new ChatClient(port);
+        ExecutorService threads = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<ChatClient.StreamResponse>> readers = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                readers.add(threads.submit(() -> client.resume("chat-http-readers", null)));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> live.openReaders() == 4);
+
+            ChatClient.StreamResponse refused = client.resume("chat-http-readers", null);
+
+            assertThat(refused.status()).isEqualTo(429);
+            assertThat(refused.header("retry-after")).isNotBlank();
+            chatStreams.abandon(live);
+            for (Future<ChatClient.StreamResponse> reader : readers) {
+                assertThat(reader.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
+            }
+        } finally {
+            threads.shutdownNow();
         }
     }
 
