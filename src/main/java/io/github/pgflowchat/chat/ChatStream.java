@@ -14,11 +14,15 @@ import java.util.UUID;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.github.pgflowchat.web.ApiException;
+
 /**
  * The one place that writes a chat's response stream. Chunks from any thread (step events, the respond step's
- * tokens, the HTTP route) are appended in order as SSE events with increasing ids and kept, so any number of readers
- * can replay the stream from any event and then follow it live. A reader that waits longer than the keep-alive
- * interval gets an SSE comment; a stream that outlives its maximum duration ends itself with an {@code error} chunk.
+ * tokens, the HTTP route) are appended in order as SSE events and kept, so any number of readers can replay the
+ * stream from any event and then follow it live. Event ids are {@code <first 8 hex digits of the run id>-<n>}, so a
+ * {@code Last-Event-ID} names an event of one stream only. A reader that waits longer than the keep-alive interval
+ * gets an SSE comment; a stream that outlives its maximum duration ends with an {@code error} chunk (when a reader or
+ * the registry's sweeper notices).
  */
 public final class ChatStream {
 
@@ -27,6 +31,7 @@ public final class ChatStream {
     private static final byte[] EXPIRED = new byte[0];
 
     private final UUID runId;
+    private final String idPrefix;
     private final String chatId;
     private final String userId;
     private final ObjectMapper json;
@@ -47,6 +52,7 @@ public final class ChatStream {
 
     ChatStream(UUID runId, String chatId, String userId, ObjectMapper json, Duration keepAliveInterval, Duration maxDuration) {
         this.runId = runId;
+        this.idPrefix = runId.toString().substring(0, 8) + "-";
         this.chatId = chatId;
         this.userId = userId;
         this.json = json;
@@ -129,13 +135,45 @@ public final class ChatStream {
         return (int) (nextEventId - 1);
     }
 
+    /**
+     * How many events a reader that saw {@code lastEventId} has read: its number when it names an event of this
+     * stream, 0 when it names an event of another stream (an older one of the same chat: this one is new to it).
+     */
+    public synchronized int eventsReadBy(String lastEventId) {
+        String id = lastEventId.strip();
+        int dash = id.lastIndexOf('-');
+        int number;
+        try {
+            number = Integer.parseInt(id.substring(dash + 1));
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID must be the id of an event of this stream.");
+        }
+        if (!id.substring(0, dash + 1).equals(idPrefix)) {
+            return 0;
+        }
+        if (number < 1 || number > eventCount()) {
+            throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID " + id + " is not an event of this stream.");
+        }
+        return number;
+    }
+
+    /** Ends the stream with an {@code error} chunk once it has outlived its maximum duration; true if it did. */
+    public boolean expireIfDue(Instant now) {
+        if (now.isBefore(expiresAt) || isEnded()) {
+            return false;
+        }
+        fail("The answer took longer than this stream may stay open; run " + runId
+                + " goes on and its steps and answer can be read from GET /api/runs/" + runId + ".");
+        return true;
+    }
+
     /** Appends one chunk as the next SSE event; chunks sent after the stream ended are dropped. */
     public synchronized void send(Map<String, Object> chunk) {
         if (ended) {
             return;
         }
         try {
-            String event = "id: " + nextEventId++ + "\ndata: " + json.writeValueAsString(chunk) + "\n\n";
+            String event = "id: " + idPrefix + nextEventId++ + "\ndata: " + json.writeValueAsString(chunk) + "\n\n";
             events.add(event.getBytes(StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("chunk cannot be written as JSON: " + chunk, e);
@@ -237,7 +275,12 @@ public final class ChatStream {
 
     /** A reader that starts after the first {@code fromEvent} events (0 = from the beginning). */
     public InputStream reader(int fromEvent) {
-        return new Reader(fromEvent);
+        return reader(fromEvent, () -> { });
+    }
+
+    /** Likewise, running {@code onClose} once when the reader is closed. */
+    public InputStream reader(int fromEvent, Runnable onClose) {
+        return new Reader(fromEvent, onClose);
     }
 
     private synchronized byte[] nextEvent(int index) throws InterruptedException {
@@ -264,10 +307,12 @@ public final class ChatStream {
         private byte[] current = new byte[0];
         private int position;
 
+        private final Runnable onClose;
         private boolean closed;
 
-        Reader(int fromEvent) {
+        Reader(int fromEvent, Runnable onClose) {
             this.nextIndex = fromEvent;
+            this.onClose = onClose;
             synchronized (ChatStream.this) {
                 openReaders++;
             }
@@ -285,6 +330,7 @@ public final class ChatStream {
                 openReaders--;
                 detached = openReaders == 0 && !ended;
             }
+            onClose.run();
             if (detached) {
                 onDetached.run();
             }
@@ -298,8 +344,7 @@ public final class ChatStream {
             if (position == current.length) {
                 byte[] next = waitForEvent();
                 while (next == EXPIRED) {
-                    fail("The answer took longer than this stream may stay open; run " + runId
-                            + " goes on and its steps and answer can be read from GET /api/runs/" + runId + ".");
+                    expireIfDue(Instant.now());
                     next = waitForEvent();
                 }
                 if (next == null) {

@@ -1,10 +1,15 @@
 package io.github.pgflowchat.chat;
 
 import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -15,11 +20,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.ProducerTemplate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.context.event.EventListener;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.events.RunEventSource;
+import io.github.pgflowchat.events.RunStates;
 import io.github.pgflowchat.llm.ModelInfo;
 import io.github.pgflowchat.pgflow.PgflowWorker;
 import io.github.pgflowchat.pgflow.PgflowWorkerRoutes;
@@ -27,11 +38,15 @@ import io.github.pgflowchat.web.ApiException;
 
 /**
  * The open chat streams of this instance, by run id. Opening one subscribes to the run's events before the run is
- * started, so the {@code run-progress} route sees every event; the stream leaves the registry when it ends.
+ * started, so the {@code run-progress} route sees every event; the stream leaves the registry when it ends. A sweeper
+ * of its own ends, reader or not, every stream past its maximum duration and every stream whose run has ended in the
+ * database (its terminal event was lost, say), so no stream outlives its run or keeps its user's slot. When the
+ * application shuts down every open stream ends with an {@code error} chunk that names its run.
  */
 @Component("chatStreams")
 public class ChatStreams {
 
+    private static final Logger log = LoggerFactory.getLogger(ChatStreams.class);
     public static final String STREAM_HEADER = "chatStream";
     private static final long STREAM_RETRY_AFTER_SECONDS = 5;
     static final String PROGRESS_ROUTE = "direct:run-progress";
@@ -47,13 +62,25 @@ public class ChatStreams {
     private final String flowSlug;
     private final List<String> stepSlugs;
     private final ScheduledExecutorService scheduler;
-    private final ChatLimits.Properties limits;
+    private final ScheduledExecutorService sweeper;
     private final PgflowWorker worker;
+    private final ChatLimits chatLimits;
+    private final RunStates runStates;
+    private final UserSlots streamSlots;
+    private final UserSlots readerSlots;
+    private volatile boolean shuttingDown;
+    /** Runs found ended at the previous sweep whose stream was still open; touched only by the sweeper thread. */
+    private Set<UUID> terminalAtLastSweep = Set.of();
 
     public ChatStreams(RunEventSource events, ProducerTemplate producer, ObjectMapper json, ChatProperties properties,
                        ModelInfo model, JdbcTemplate jdbc, @Value("${gateway.flow-slug}") String flowSlug,
-                       MeterRegistry meters, ChatLimits.Properties limits, PgflowWorker worker) {
-        this.limits = limits;
+                       MeterRegistry meters, ChatLimits chatLimits, PgflowWorker worker, RunStates runStates,
+                       @Value("${gateway.chat.limits.concurrent-readers}") int concurrentReaders,
+                       @Value("${gateway.chat.sweep-interval}") Duration sweepInterval) {
+        this.chatLimits = chatLimits;
+        this.runStates = runStates;
+        this.streamSlots = new UserSlots(chatLimits.properties().concurrentStreams());
+        this.readerSlots = new UserSlots(concurrentReaders);
         this.worker = worker;
         this.events = events;
         this.producer = producer;
@@ -66,6 +93,12 @@ public class ChatStreams {
             thread.setDaemon(true);
             return thread;
         });
+        this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "chat-stream-sweeper");
+            thread.setDaemon(true);
+            return thread;
+        });
+        sweeper.scheduleWithFixedDelay(this::sweep, sweepInterval.toMillis(), sweepInterval.toMillis(), TimeUnit.MILLISECONDS);
         this.stepSlugs = jdbc.queryForList("select step_slug from pgflow.steps where flow_slug = ? order by step_index",
                 String.class, flowSlug);
         Gauge.builder("gateway.chat.streams.active", streams, Map::size)
@@ -100,21 +133,30 @@ public class ChatStreams {
     public Map<String, Object> openRun(Map<String, Object> input) {
         String userId = (String) input.get("userId");
         String chatId = (String) input.get("chatId");
-        long open = streams.values().stream().filter(s -> s.userId().equals(userId)).count();
-        if (open >= limits.concurrentStreams()) {
-            throw new ApiException(429, "too_many_streams", "You already have " + open + " answers streaming; at most "
-                    + limits.concurrentStreams() + " at once. Try again when one has finished.", STREAM_RETRY_AFTER_SECONDS);
+        if (shuttingDown) {
+            throw new ApiException(503, "shutting_down", "The service is shutting down; try again in a moment.", STREAM_RETRY_AFTER_SECONDS);
+        }
+        if (!streamSlots.tryTake(userId)) {
+            throw new ApiException(429, "too_many_streams", "You already have " + streamSlots.limit() + " answers streaming; at most "
+                    + streamSlots.limit() + " at once. Try again when one has finished.", STREAM_RETRY_AFTER_SECONDS);
         }
         UUID runId = UUID.randomUUID();
         ChatStream stream = new ChatStream(runId, chatId, userId, json, properties.keepAliveInterval(), properties.maxStreamDuration());
-        RunEventSource.Subscription subscription = events.subscribe(runId, event -> {
-            producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream);
-            producer.sendBody(PgflowWorkerRoutes.CLAIM_FOR_STREAM, event);
-        });
+        RunEventSource.Subscription subscription;
+        try {
+            subscription = events.subscribe(runId, event -> {
+                producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream);
+                producer.sendBody(PgflowWorkerRoutes.CLAIM_FOR_STREAM, event);
+            });
+        } catch (RuntimeException e) {
+            streamSlots.release(userId);
+            throw e;
+        }
         String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
             subscription.close();
             streams.remove(runId, stream);
+            streamSlots.release(userId);
             scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
         });
         stream.onDetached(() -> scheduler.schedule(() -> {
@@ -154,25 +196,73 @@ public class ChatStreams {
 
     /**
      * {@code GET /api/chat/{chatId}/stream}: the caller's latest stream of that chat, replayed from its start, or from
-     * just after {@code Last-Event-ID}; {@code null} when there is none to resume (the route answers 204).
+     * just after {@code Last-Event-ID} when that names one of its events; {@code null} when there is none to resume
+     * (the route answers 204). Each resume counts toward the caller's request rate, and an open reader holds one of
+     * the caller's reader slots until it closes.
      */
     public InputStream resume(String userId, String chatId, String lastEventId) {
+        chatLimits.admit(userId);
         ChatStream stream = latestByChat.get(chatKey(userId, chatId));
         if (stream == null) {
             return null;
         }
-        int fromEvent = 0;
-        if (lastEventId != null && !lastEventId.isBlank()) {
-            try {
-                fromEvent = Integer.parseInt(lastEventId.strip());
-            } catch (NumberFormatException e) {
-                throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID must be the id of an event of this stream.");
-            }
-            if (fromEvent < 0 || fromEvent > stream.eventCount()) {
-                throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID " + fromEvent + " is not an event of this stream.");
-            }
+        int fromEvent = lastEventId == null || lastEventId.isBlank() ? 0 : stream.eventsReadBy(lastEventId);
+        if (!readerSlots.tryTake(userId)) {
+            throw new ApiException(429, "too_many_readers", "You already have " + readerSlots.limit()
+                    + " resumed streams open; close one first.", STREAM_RETRY_AFTER_SECONDS);
         }
-        return stream.reader(fromEvent);
+        return stream.reader(fromEvent, () -> readerSlots.release(userId));
+    }
+
+    /**
+     * Ends what the event path did not: streams past their maximum duration, and streams whose run has ended in the
+     * database for a whole sweep interval (the event path had its chance), finished from the stored run as its
+     * terminal event would have.
+     */
+    void sweep() {
+        try {
+            Instant now = Instant.now();
+            Map<UUID, ChatStream> open = new HashMap<>();
+            streams.forEach((runId, stream) -> {
+                if (!stream.expireIfDue(now)) {
+                    open.put(runId, stream);
+                }
+            });
+            Set<UUID> seenBefore = terminalAtLastSweep;
+            Map<UUID, Map<String, RunEvent>> states = runStates.impliedEvents(open.keySet(),
+                    (runId, name) -> name.equals("run:completed") && seenBefore.contains(runId));
+            Set<UUID> terminalNow = new HashSet<>();
+            states.forEach((runId, events) -> {
+                RunEvent terminal = RunStates.terminalOf(events);
+                if (terminal == null) {
+                    return;
+                }
+                if (seenBefore.contains(runId)) {
+                    log.warn("run {} has ended in the database but its stream had not: ending it from the stored run", runId);
+                    producer.sendBodyAndHeader(PROGRESS_ROUTE, terminal, STREAM_HEADER, open.get(runId));
+                } else {
+                    terminalNow.add(runId);
+                }
+            });
+            terminalAtLastSweep = terminalNow;
+        } catch (RuntimeException e) {
+            log.warn("Sweeping the open chat streams failed: {}", e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Runs when the context starts closing, before the web server's graceful shutdown waits for requests to end: an
+     * open stream would hold its request until its run ended. The runs go on (their tasks are handed back to pgflow).
+     */
+    @EventListener(ContextClosedEvent.class)
+    public void endStreamsOnShutdown() {
+        shuttingDown = true;
+        sweeper.shutdownNow();
+        for (ChatStream stream : streams.values()) {
+            // Streams live in this process, so the run, not this stream, is what the client can come back to.
+            stream.fail("The service is shutting down; run " + stream.runId() + " goes on: read its steps and answer from GET /api/runs/"
+                    + stream.runId() + ", which any instance answers, rather than resume this stream.");
+        }
     }
 
     /**

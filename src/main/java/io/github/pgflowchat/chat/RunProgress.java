@@ -93,17 +93,23 @@ public class RunProgress {
      * stored answer is sent as one text part, so the client always gets the text it would have seen.
      */
     public void runCompleted(ChatStream stream, RunEvent event) {
-        JsonNode respond = event.payload().path("output").path("respond");
-        if (!stream.hasText() && respond.hasNonNull("answer")) {
-            stream.sendText("text-" + stream.runId(), respond.path("answer").asText());
+        // One step under the stream's lock: the sweeper may finish a stream whose terminal event also arrives.
+        synchronized (stream) {
+            if (stream.isEnded()) {
+                return;
+            }
+            JsonNode respond = event.payload().path("output").path("respond");
+            if (!stream.hasText() && respond.hasNonNull("answer")) {
+                stream.sendText("text-" + stream.runId(), respond.path("answer").asText());
+            }
+            stream.closeText();
+            Map<String, Object> metadata = new LinkedHashMap<>();
+            metadata.put("runId", stream.runId().toString());
+            metadata.put("model", respond.path("model").asText(null));
+            metadata.put("citations", respond.path("citations"));
+            stream.send(UiChunks.finish("stop", metadata));
+            stream.end();
         }
-        stream.closeText();
-        Map<String, Object> metadata = new LinkedHashMap<>();
-        metadata.put("runId", stream.runId().toString());
-        metadata.put("model", respond.path("model").asText(null));
-        metadata.put("citations", respond.path("citations"));
-        stream.send(UiChunks.finish("stop", metadata));
-        stream.end();
         log.info("run {} completed (chat {}, user {}): {}", stream.runId(), LogSafe.prefix(stream.chatId()), LogSafe.prefix(stream.userId()), stream.stepSummary());
     }
 

@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -16,14 +17,17 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
  * One dedicated PostgreSQL connection per service instance that LISTENs on the channels handlers asked for and
- * hands each notification to them on a single thread, in the order PostgreSQL delivered them. When the connection
- * drops it reconnects with backoff, LISTENs again and tells the reconnect handlers, since notifications sent while
- * it was away are gone for good.
+ * hands each notification to them on a single thread, in the order PostgreSQL delivered them. A connection can die
+ * without a word (its backend terminated, a silent network drop), so every {@code gateway.events.listen-check-interval}
+ * it runs {@code select 1} with that long to answer. When the connection drops or fails the check it reconnects with
+ * backoff, LISTENs again and tells the reconnect handlers, since notifications sent while it was away are gone for
+ * good. Its backend shows in {@code pg_stat_activity} as application {@value #APPLICATION_NAME}.
  */
 @Component
 public class PgNotificationListener implements SmartLifecycle {
@@ -31,16 +35,19 @@ public class PgNotificationListener implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(PgNotificationListener.class);
     private static final int WAIT_MILLIS = 500;
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+    public static final String APPLICATION_NAME = "pgflow-chat-gateway-listener";
 
     private final HikariDataSource dataSource;
+    private final Duration checkInterval;
     private final Map<String, List<Consumer<String>>> handlers = new ConcurrentHashMap<>();
     private final List<Runnable> reconnectHandlers = new CopyOnWriteArrayList<>();
     private volatile boolean running;
     private volatile boolean connected;
     private Thread thread;
 
-    public PgNotificationListener(HikariDataSource dataSource) {
+    public PgNotificationListener(HikariDataSource dataSource, @Value("${gateway.events.listen-check-interval}") Duration checkInterval) {
         this.dataSource = dataSource;
+        this.checkInterval = checkInterval;
     }
 
     /** Registers a handler; call before the application starts (handlers are fixed once listening begins). */
@@ -88,7 +95,8 @@ public class PgNotificationListener implements SmartLifecycle {
         Duration backoff = Duration.ofMillis(200);
         boolean firstConnect = true;
         while (running) {
-            try (Connection connection = DriverManager.getConnection(dataSource.getJdbcUrl(), dataSource.getUsername(), dataSource.getPassword())) {
+            try (Connection connection = connect()) {
+                connection.setNetworkTimeout(Runnable::run, (int) checkInterval.toMillis() + WAIT_MILLIS);
                 try (Statement statement = connection.createStatement()) {
                     for (String channel : handlers.keySet()) {
                         statement.execute("LISTEN " + quoteIdentifier(channel));
@@ -102,12 +110,17 @@ public class PgNotificationListener implements SmartLifecycle {
                 }
                 firstConnect = false;
                 PGConnection pg = connection.unwrap(PGConnection.class);
+                long nextCheck = System.nanoTime() + checkInterval.toNanos();
                 while (running) {
                     PGNotification[] notifications = pg.getNotifications(WAIT_MILLIS);
                     if (notifications != null) {
                         for (PGNotification notification : notifications) {
                             dispatch(notification);
                         }
+                    }
+                    if (System.nanoTime() - nextCheck >= 0) {
+                        check(connection);
+                        nextCheck = System.nanoTime() + checkInterval.toNanos();
                     }
                 }
             } catch (SQLException e) {
@@ -126,6 +139,23 @@ public class PgNotificationListener implements SmartLifecycle {
             }
         }
         connected = false;
+    }
+
+    private Connection connect() throws SQLException {
+        Properties properties = new Properties();
+        properties.setProperty("user", dataSource.getUsername());
+        if (dataSource.getPassword() != null) {
+            properties.setProperty("password", dataSource.getPassword());
+        }
+        properties.setProperty("ApplicationName", APPLICATION_NAME);
+        return DriverManager.getConnection(dataSource.getJdbcUrl(), properties);
+    }
+
+    /** Throws when the server does not answer within the network timeout: the connection is dead. */
+    private static void check(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("select 1");
+        }
     }
 
     private void dispatch(PGNotification notification) {

@@ -17,8 +17,9 @@ import org.springframework.stereotype.Component;
 /**
  * Adds the project's stand-ins for what Supabase provides, only where the database lacks the real thing:
  * a pgmq-compatible schema where the pgmq extension is not available, and a {@code realtime.send} that records
- * and NOTIFYs where there is no Supabase Realtime. A stand-in applied once stays in the migration set, so the
- * history keeps validating if the server later gains the extension.
+ * and NOTIFYs where there is no Supabase Realtime. Where Supabase's own {@code realtime.send} is found instead, a
+ * trigger on {@code realtime.messages} NOTIFYs each run broadcast, so {@code EVENTS_SOURCE=notify} works there too.
+ * A location applied once stays in the migration set, so the history keeps validating if the server changes.
  */
 @Component
 class StandInMigrations implements FlywayConfigurationCustomizer {
@@ -29,6 +30,8 @@ class StandInMigrations implements FlywayConfigurationCustomizer {
     static final String PGMQ_VERSION = "20250429164900";
     static final String REALTIME_LOCATION = "classpath:db/standins/realtime";
     static final String REALTIME_VERSION = "20250429164901";
+    static final String REALTIME_NOTIFY_LOCATION = "classpath:db/realtime-notify";
+    static final String REALTIME_NOTIFY_VERSION = "20251202000000";
 
     @Override
     public void customize(FluentConfiguration configuration) {
@@ -41,9 +44,14 @@ class StandInMigrations implements FlywayConfigurationCustomizer {
             log.info("No pgmq extension on this server: using the project's pgmq-compatible schema");
             locations.add(new Location(PGMQ_LOCATION));
         }
-        if (appliedBefore(jdbc, historyTable, REALTIME_VERSION) || !realtimeSendExists(jdbc)) {
+        boolean realtimeStandIn = appliedBefore(jdbc, historyTable, REALTIME_VERSION) || !realtimeSendExists(jdbc);
+        if (realtimeStandIn) {
             log.info("No Supabase Realtime schema: realtime.send records events and wakes listeners with NOTIFY");
             locations.add(new Location(REALTIME_LOCATION));
+        }
+        if (!realtimeStandIn || appliedBefore(jdbc, historyTable, REALTIME_NOTIFY_VERSION)) {
+            log.info("Supabase's realtime.send: a trigger on realtime.messages wakes listeners with NOTIFY");
+            locations.add(new Location(REALTIME_NOTIFY_LOCATION));
         }
         configuration.locations(locations.toArray(Location[]::new));
     }

@@ -1,12 +1,12 @@
 package io.github.pgflowchat.events;
 
-import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -16,13 +16,16 @@ import io.github.pgflowchat.db.StoredJson;
 import io.github.pgflowchat.realtime.RealtimeRunEventSource;
 
 /**
- * Run events from the local {@code realtime.send} stand-in: it stores each broadcast in {@code realtime.messages}
- * and NOTIFYs its id. Events are read back by id and delivered on the notification thread, so a run's events keep
- * their commit order; after a lost connection every subscribed run is caught up from the table.
+ * Run events woken by NOTIFY: pgflow's broadcasts reach {@code realtime.send}, which records each one in
+ * {@code realtime.messages}, and a NOTIFY on {@code realtime_broadcast} names the topic (the local stand-in sends it
+ * itself; on Supabase the trigger of {@code db/realtime-notify} does). A notification for a followed run makes
+ * {@link FollowedRuns} read the run's state from pgflow's tables; after a lost connection every followed run is read.
  */
 @Component
 @ConditionalOnExpression("!(" + RealtimeRunEventSource.SELECTED + ")")
 class NotifyRunEventSource implements RunEventSource {
+
+    private static final Logger log = LoggerFactory.getLogger(NotifyRunEventSource.class);
 
     static final String CHANNEL = "realtime_broadcast";
     private static final String TOPIC_PREFIX = "pgflow:run:";
@@ -30,21 +33,35 @@ class NotifyRunEventSource implements RunEventSource {
     private final JdbcTemplate jdbc;
     private final ObjectMapper json;
     private final PgNotificationListener listener;
-    private final Map<UUID, RunSubscription> subscriptions = new ConcurrentHashMap<>();
+    private final FollowedRuns followedRuns;
 
-    NotifyRunEventSource(JdbcTemplate jdbc, ObjectMapper json, PgNotificationListener listener) {
+    NotifyRunEventSource(JdbcTemplate jdbc, ObjectMapper json, PgNotificationListener listener, FollowedRuns followedRuns) {
         this.jdbc = jdbc;
         this.json = json;
         this.listener = listener;
+        this.followedRuns = followedRuns;
         listener.listen(CHANNEL, this::onNotification);
-        listener.onReconnect(this::catchUpAll);
+        listener.onReconnect(followedRuns::hintAll);
+        if (!somethingNotifies()) {
+            log.warn("EVENTS_SOURCE=notify, but nothing NOTIFYs run events here: realtime.send is not the project's stand-in "
+                    + "and realtime.messages has no notify_realtime_broadcast trigger (db/realtime-notify needs TRIGGER on it). "
+                    + "Chats move only when every followed run is read (gateway.events.reconcile-interval); grant the "
+                    + "trigger and apply db/realtime-notify, or set EVENTS_SOURCE=supabase.");
+        }
+    }
+
+    /** The stand-in's realtime.send NOTIFYs itself; Supabase's needs the trigger of {@code db/realtime-notify}. */
+    private boolean somethingNotifies() {
+        return Boolean.TRUE.equals(jdbc.queryForObject("""
+                select coalesce(obj_description(to_regprocedure('realtime.send(jsonb, text, text, boolean)'), 'pg_proc'), '') like '%stand-in%'
+                    or exists (select 1 from pg_trigger
+                                where tgname = 'notify_realtime_broadcast' and tgrelid = to_regclass('realtime.messages'))
+                """, Boolean.class));
     }
 
     @Override
     public Subscription subscribe(UUID runId, Consumer<RunEvent> consumer) {
-        RunSubscription subscription = new RunSubscription(runId, consumer);
-        subscriptions.put(runId, subscription);
-        return () -> subscriptions.remove(runId, subscription);
+        return followedRuns.follow(runId, consumer);
     }
 
     @Override
@@ -55,37 +72,12 @@ class NotifyRunEventSource implements RunEventSource {
     private void onNotification(String notification) {
         JsonNode message = StoredJson.read(json, notification, "a realtime_broadcast notification");
         String topic = message.path("topic").asText("");
-        if (!topic.startsWith(TOPIC_PREFIX)) {
-            return;
-        }
-        RunSubscription subscription = subscriptions.get(UUID.fromString(topic.substring(TOPIC_PREFIX.length())));
-        if (subscription != null) {
-            subscription.catchUp();
-        }
-    }
-
-    private void catchUpAll() {
-        subscriptions.values().forEach(RunSubscription::catchUp);
-    }
-
-    /** Delivers the run's stored events past the last one delivered; only the notification thread calls it. */
-    private final class RunSubscription {
-        private final UUID runId;
-        private final Consumer<RunEvent> consumer;
-        private long lastDeliveredId;
-
-        RunSubscription(UUID runId, Consumer<RunEvent> consumer) {
-            this.runId = runId;
-            this.consumer = consumer;
-        }
-
-        void catchUp() {
-            jdbc.query("select id, event, payload::text as payload from realtime.messages where topic = ? and id > ? order by id",
-                    rs -> {
-                        lastDeliveredId = rs.getLong("id");
-                        consumer.accept(new RunEvent(runId, rs.getString("event"), StoredJson.read(json, rs.getString("payload"), "a realtime.messages payload")));
-                    },
-                    TOPIC_PREFIX + runId, lastDeliveredId);
+        if (topic.startsWith(TOPIC_PREFIX)) {
+            try {
+                followedRuns.hint(UUID.fromString(topic.substring(TOPIC_PREFIX.length())));
+            } catch (IllegalArgumentException e) {
+                // not a run id: not one of ours
+            }
         }
     }
 }

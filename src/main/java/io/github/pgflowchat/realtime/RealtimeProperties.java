@@ -13,11 +13,10 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param vsn               protocol version: {@code 2.0.0} (array framing, binary broadcasts) or {@code 1.0.0}
  * @param heartbeatInterval Phoenix servers drop a socket after 60 s of silence
  * @param joinTimeout       a join without a reply by then is tried again
- * @param fallbackPollInterval while the socket is down, how often followed runs are read from the database instead
  */
 @ConfigurationProperties("gateway.realtime")
 public record RealtimeProperties(String url, String apiKey, String accessToken, String vsn, Duration heartbeatInterval,
-                                 Duration joinTimeout, Duration fallbackPollInterval) {
+                                 Duration joinTimeout) {
 
     /** The websocket endpoint with {@code apikey} and {@code vsn}, as supabase-js builds it. */
     public URI websocketUri() {

@@ -1,6 +1,7 @@
 package io.github.pgflowchat.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 import static org.awaitility.Awaitility.await;
 
@@ -23,6 +24,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.github.pgflowchat.web.ApiException;
+
 // A reader blocks in wait(); the timeout interrupts it so a broken stream fails the test instead of hanging the build.
 @Timeout(10)
 class ChatStreamTest {
@@ -43,9 +46,9 @@ class ChatStreamTest {
         stream.end();
 
         assertThat(readToEnd(stream.reader(0))).isEqualTo(
-                "id: 1\ndata: {\"type\":\"start\",\"messageId\":\"msg-1\"}\n\n"
-                        + "id: 2\ndata: {\"type\":\"data-run\",\"id\":\"run\",\"data\":{\"status\":\"started\"}}\n\n"
-                        + "id: 3\ndata: {\"type\":\"finish\",\"finishReason\":\"stop\"}\n\n"
+                "id: 5c0e8f4a-1\ndata: {\"type\":\"start\",\"messageId\":\"msg-1\"}\n\n"
+                        + "id: 5c0e8f4a-2\ndata: {\"type\":\"data-run\",\"id\":\"run\",\"data\":{\"status\":\"started\"}}\n\n"
+                        + "id: 5c0e8f4a-3\ndata: {\"type\":\"finish\",\"finishReason\":\"stop\"}\n\n"
                         + DONE);
     }
 
@@ -57,7 +60,7 @@ class ChatStreamTest {
         stream.send(UiChunks.finish("stop", null));
         InputStream reader = stream.reader(0);
 
-        assertThat(nextEvent(reader)).startsWith("id: 1\n");
+        assertThat(nextEvent(reader)).startsWith("id: 5c0e8f4a-1\n");
         assertThat(nextEvent(reader)).isEqualTo(DONE);
         assertThat(reader.read()).isEqualTo(-1);
         assertThat(reader.read(new byte[8], 0, 8)).isEqualTo(-1);
@@ -69,7 +72,7 @@ class ChatStreamTest {
         ChatStream stream = stream(LONG, LONG);
         stream.send(UiChunks.start("msg-1", null));
         InputStream early = stream.reader(0);
-        assertThat(nextEvent(early)).startsWith("id: 1\n");
+        assertThat(nextEvent(early)).startsWith("id: 5c0e8f4a-1\n");
         // The early reader now has to wait for events the test has not sent yet.
         CompletableFuture<String> followed = CompletableFuture.supplyAsync(() -> readToEndUnchecked(early));
 
@@ -79,8 +82,8 @@ class ChatStreamTest {
 
         String rest = followed.get(5, TimeUnit.SECONDS);
         String replayed = readToEnd(stream.reader(0));
-        assertThat(rest).startsWith("id: 2\n").contains("id: 3\n").endsWith(DONE);
-        assertThat(replayed).startsWith("id: 1\n").endsWith(rest);
+        assertThat(rest).startsWith("id: 5c0e8f4a-2\n").contains("id: 5c0e8f4a-3\n").endsWith(DONE);
+        assertThat(replayed).startsWith("id: 5c0e8f4a-1\n").endsWith(rest);
     }
 
     @Test
@@ -92,7 +95,7 @@ class ChatStreamTest {
         stream.end();
 
         assertThat(readToEnd(stream.reader(2)))
-                .isEqualTo("id: 3\ndata: {\"type\":\"text-end\",\"id\":\"t1\"}\n\n" + DONE);
+                .isEqualTo("id: 5c0e8f4a-3\ndata: {\"type\":\"text-end\",\"id\":\"t1\"}\n\n" + DONE);
     }
 
     @Test
@@ -102,7 +105,7 @@ class ChatStreamTest {
 
         assertThat(nextEvent(reader)).isEqualTo(": keep-alive\n\n");
         stream.send(UiChunks.start("msg-1", null));
-        assertThat(nextEvent(reader)).isEqualTo("id: 1\ndata: {\"type\":\"start\",\"messageId\":\"msg-1\"}\n\n");
+        assertThat(nextEvent(reader)).isEqualTo("id: 5c0e8f4a-1\ndata: {\"type\":\"start\",\"messageId\":\"msg-1\"}\n\n");
         stream.end();
         assertThat(nextEvent(reader)).isEqualTo(DONE);
     }
@@ -260,6 +263,19 @@ class ChatStreamTest {
 
         assertThat(stream.cancelReason()).isEqualTo("stopped by the user");
         assertThat(cancelled).containsExactly("late");
+    }
+
+    @Test
+    void aLastEventIdNamesAnEventOfThisStreamOnly() {
+        ChatStream stream = stream(LONG, LONG);
+        stream.send(UiChunks.start("msg-1", null));
+        stream.send(UiChunks.data("run", "run", Map.of("status", "started")));
+
+        assertThat(stream.eventsReadBy("5c0e8f4a-2")).isEqualTo(2);
+        assertThat(stream.eventsReadBy("0badc0de-1")).as("an event of another stream: this one is new to the reader").isZero();
+        assertThatThrownBy(() -> stream.eventsReadBy("5c0e8f4a-3")).isInstanceOf(ApiException.class)
+                .extracting(e -> ((ApiException) e).status()).isEqualTo(400);
+        assertThatThrownBy(() -> stream.eventsReadBy("not-an-id")).isInstanceOf(ApiException.class);
     }
 
     private ChatStream stream(Duration keepAliveInterval, Duration maxDuration) {

@@ -18,7 +18,7 @@ class PageSettingsTest {
     }
 
     private static RealtimeProperties supabase(String url, String anonKey) {
-        return new RealtimeProperties(url, anonKey, "", "2.0.0", Duration.ofSeconds(25), Duration.ofSeconds(10), Duration.ofSeconds(2));
+        return new RealtimeProperties(url, anonKey, "", "2.0.0", Duration.ofSeconds(25), Duration.ofSeconds(10));
     }
 
     @Test

@@ -23,7 +23,7 @@ import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
         "gateway.llm.offline.token-delay=1ms",
         "gateway.worker.fallback-poll-interval=200ms",
         "gateway.realtime.api-key=anon-key",
-        "gateway.realtime.fallback-poll-interval=300ms"
+        "gateway.events.reconcile-interval=300ms"
 })
 class ChatPipelineWithRealtimeDownTest {
 

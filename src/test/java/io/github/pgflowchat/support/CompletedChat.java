@@ -36,7 +36,7 @@ public final class CompletedChat {
         assertThat(events.get(events.size() - 1).data()).isEqualTo("[DONE]");
         List<SseEvent> chunks = events.subList(0, events.size() - 1);
         for (int i = 0; i < chunks.size(); i++) {
-            assertThat(chunks.get(i).id()).as("SSE id of event %d", i).isEqualTo(String.valueOf(i + 1));
+            assertThat(chunks.get(i).id()).as("SSE id of event %d", i).isEqualTo(response.runId().substring(0, 8) + "-" + (i + 1));
         }
 
         List<String> types = response.types();

@@ -7,17 +7,21 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A TCP forwarder on loopback whose open connections can be cut at once, as a lost network would: the client sees
- * its connection reset mid-response, while new connections go through as before.
+ * its connection reset mid-response, while new connections go through as before. They can also go silent: bytes
+ * are swallowed and nothing is closed, as on a half-open connection no side has noticed.
  */
 public final class DroppableTcpProxy implements AutoCloseable {
 
     private final ServerSocket server;
     private final int targetPort;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
+    private final Set<Socket> silent = ConcurrentHashMap.newKeySet();
 
     public DroppableTcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -35,6 +39,11 @@ public final class DroppableTcpProxy implements AutoCloseable {
             closeQuietly(socket);
         }
         open.clear();
+    }
+
+    /** Every connection open now stops carrying bytes, in both directions, and stays open. */
+    public void silenceConnections() {
+        silent.addAll(open);
     }
 
     @Override
@@ -64,8 +73,10 @@ public final class DroppableTcpProxy implements AutoCloseable {
         byte[] buffer = new byte[8192];
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             for (int read; (read = in.read(buffer)) >= 0; ) {
-                out.write(buffer, 0, read);
-                out.flush();
+                if (!silent.contains(from)) {
+                    out.write(buffer, 0, read);
+                    out.flush();
+                }
             }
         } catch (IOException e) {
             // the other direction, or dropConnections, closed the pair
@@ -74,6 +85,8 @@ public final class DroppableTcpProxy implements AutoCloseable {
             closeQuietly(to);
             open.remove(from);
             open.remove(to);
+            silent.remove(from);
+            silent.remove(to);
         }
     }
 

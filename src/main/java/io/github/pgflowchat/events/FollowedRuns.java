@@ -1,0 +1,135 @@
+package io.github.pgflowchat.events;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.stereotype.Component;
+
+/**
+ * The runs this instance follows, whichever event source wakes it. A broadcast or a notification about a run is a
+ * hint: the run's state is then read from pgflow's tables ({@link RunStates}) and every event it implies that the
+ * listener has not accepted yet is handed on, in pgflow's order, on one delivery thread. An event counts as delivered
+ * only once the listener returned; one that threw is offered again. A timer of its own reconciles every followed run
+ * the same way every {@code gateway.events.reconcile-interval}, so a lost broadcast, a lost NOTIFY or a source that is
+ * down delays an event by that much at most.
+ */
+@Component
+public class FollowedRuns implements DisposableBean {
+
+    private static final Logger log = LoggerFactory.getLogger(FollowedRuns.class);
+
+    private final RunStates states;
+    private final Map<UUID, Follower> followers = new ConcurrentHashMap<>();
+    private final ExecutorService delivery = Executors.newSingleThreadExecutor(r -> daemon(r, "run-events"));
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "run-events-reconciler"));
+
+    FollowedRuns(RunStates states, @Value("${gateway.events.reconcile-interval}") Duration reconcileInterval) {
+        this.states = states;
+        timer.scheduleWithFixedDelay(() -> delivery.execute(this::reconcileAll),
+                reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Follows a run until the subscription is closed; subscribe before the run starts. */
+    public RunEventSource.Subscription follow(UUID runId, Consumer<RunEvent> listener) {
+        Follower follower = new Follower(runId, listener);
+        followers.put(runId, follower);
+        return () -> followers.remove(runId, follower);
+    }
+
+    public boolean follows(UUID runId) {
+        return followers.containsKey(runId);
+    }
+
+    /** Something happened to the run: read it again soon. Hints that arrive while one is pending are merged. */
+    public void hint(UUID runId) {
+        Follower follower = followers.get(runId);
+        if (follower != null && follower.pending.compareAndSet(false, true)) {
+            delivery.execute(() -> {
+                follower.pending.set(false);
+                reconcile(List.of(follower));
+            });
+        }
+    }
+
+    /** The source was away (a reconnect, a rejoin): every followed run may have missed events. */
+    public void hintAll() {
+        delivery.execute(this::reconcileAll);
+    }
+
+    private void reconcileAll() {
+        reconcile(List.copyOf(followers.values()));
+    }
+
+    /** Runs on the delivery thread only, so each listener sees its run's events one at a time and in order. */
+    private void reconcile(List<Follower> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        Map<UUID, Follower> byRun = new HashMap<>();
+        batch.forEach(follower -> byRun.put(follower.runId, follower));
+        try {
+            Map<UUID, Map<String, RunEvent>> implied = states.impliedEvents(byRun.keySet(),
+                    (runId, name) -> !byRun.get(runId).delivered.contains(name));
+            implied.forEach((runId, events) -> byRun.get(runId).deliver(events));
+        } catch (RuntimeException e) {
+            log.warn("Could not read the state of {} followed run(s): {}", batch.size(), e.getMessage());
+        }
+    }
+
+    @Override
+    public void destroy() {
+        timer.shutdownNow();
+        delivery.shutdownNow();
+    }
+
+    private static Thread daemon(Runnable runnable, String name) {
+        Thread thread = new Thread(runnable, name);
+        thread.setDaemon(true);
+        return thread;
+    }
+
+    private final class Follower {
+        private final UUID runId;
+        private final Consumer<RunEvent> listener;
+        /** Names of the events the listener accepted; touched only on the delivery thread. */
+        private final Set<String> delivered = new HashSet<>();
+        private final AtomicBoolean pending = new AtomicBoolean();
+
+        Follower(UUID runId, Consumer<RunEvent> listener) {
+            this.runId = runId;
+            this.listener = listener;
+        }
+
+        void deliver(Map<String, RunEvent> events) {
+            for (Map.Entry<String, RunEvent> event : events.entrySet()) {
+                if (followers.get(runId) != this || delivered.contains(event.getKey())) {
+                    continue;
+                }
+                try {
+                    listener.accept(event.getValue());
+                    delivered.add(event.getKey());
+                } catch (RuntimeException e) {
+                    // Not marked delivered: the next reconcile offers it again, and nothing after it overtakes it.
+                    log.warn("Listener of run {} failed on {}: {}", runId, event.getKey(), e.getMessage(), e);
+                    return;
+                }
+            }
+        }
+    }
+}
