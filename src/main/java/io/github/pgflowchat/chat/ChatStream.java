@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -238,11 +239,12 @@ public final class ChatStream {
     public synchronized void awaitStepStarted(String stepSlug, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!ended && "waiting".equals(stepValue(stepSlug, "status"))) {
-            long remainingMillis = (deadline - System.nanoTime()) / 1_000_000;
-            if (remainingMillis <= 0) {
+            long remainingNanos = deadline - System.nanoTime();
+            if (remainingNanos <= 0) {
                 return;
             }
-            wait(remainingMillis);
+            // Rounded up: rounded down, the wait would end up to a millisecond before its timeout.
+            wait(TimeUnit.NANOSECONDS.toMillis(remainingNanos) + 1);
         }
     }
 
