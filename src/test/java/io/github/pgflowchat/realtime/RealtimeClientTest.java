@@ -26,6 +26,7 @@ class RealtimeClientTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String KEY = "anon-key";
     private static final String TOPIC = "realtime:pgflow:run:test";
+    private static final String OTHER_TOPIC = "realtime:pgflow:run:other";
 
     private final Vertx vertx = Vertx.vertx();
     private PhoenixTestServer server;
@@ -203,14 +204,19 @@ class RealtimeClientTest {
         server.delayJoinReplies(Duration.ofMillis(700));
         client = client(server.url(), PhoenixSerializer.V2, KEY);
         Recorder recorder = new Recorder();
+        Recorder other = new Recorder();
         client.start();
         client.join(TOPIC, recorder);
+        client.join(OTHER_TOPIC, other);
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> recorder.joins.get() == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> recorder.joins.get() == 1 && other.joins.get() == 1);
         client.leave(TOPIC);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !server.joinedTopics().contains(TOPIC));
-        server.broadcast(TOPIC, "run:completed", JSON.createObjectNode());
+        // A frame for the left topic still arrives; the one after it on the same socket proves it was read.
+        server.broadcastToEveryClient(TOPIC, "run:completed", JSON.createObjectNode());
+        server.broadcast(OTHER_TOPIC, "run:started", JSON.createObjectNode());
+        await().atMost(Duration.ofSeconds(5)).until(() -> other.events.contains("run:started"));
         assertThat(recorder.events).isEmpty();
     }
 }

@@ -116,8 +116,20 @@ public final class PhoenixTestServer implements AutoCloseable {
 
     /** Sends a broadcast to every client joined to the topic, each in its own framing. */
     public void broadcast(String topic, String event, JsonNode payload) {
+        broadcast(topic, event, payload, false);
+    }
+
+    /**
+     * Sends a broadcast for the topic to every connected client, joined or not: a frame the server had in flight when
+     * the client left the channel arrives after the leave.
+     */
+    public void broadcastToEveryClient(String topic, String event, JsonNode payload) {
+        broadcast(topic, event, payload, true);
+    }
+
+    private void broadcast(String topic, String event, JsonNode payload, boolean evenUnjoined) {
         vertx.runOnContext(v -> clients.values().stream()
-                .filter(client -> client.joinRefsByTopic().containsKey(topic))
+                .filter(client -> evenUnjoined || client.joinRefsByTopic().containsKey(topic))
                 .forEach(client -> {
                     broadcastsSent.incrementAndGet();
                     ObjectNode meta = JSON.createObjectNode().put("id", payload.path("id").asText(""));
