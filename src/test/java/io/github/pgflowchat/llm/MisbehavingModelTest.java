@@ -44,11 +44,7 @@ class MisbehavingModelTest {
     @DynamicPropertySource
     static void models(DynamicPropertyRegistry registry) throws Exception {
         EmbeddedPostgresDirectory.register(registry);
-        String baseUrl = OPENAI.start();
-        registry.add("gateway.llm.provider", () -> "auto");
-        registry.add("gateway.llm.openai.base-url", () -> baseUrl);
-        registry.add("gateway.llm.openai.api-key", () -> "test-key");
-        registry.add("gateway.llm.openai.model", () -> "mock-answer-model");
+        OPENAI.startAsProvider(registry, "mock-answer-model");
         registry.add("gateway.llm.analysis.model", () -> "mock-analysis-model");
     }
 

@@ -35,11 +35,7 @@ class OpenAiCompatibleProviderTest {
     @DynamicPropertySource
     static void openAiCompatibleModel(DynamicPropertyRegistry registry) throws Exception {
         EmbeddedPostgresDirectory.register(registry);
-        String baseUrl = OPENAI.start();
-        registry.add("gateway.llm.provider", () -> "auto");
-        registry.add("gateway.llm.openai.base-url", () -> baseUrl);
-        registry.add("gateway.llm.openai.api-key", () -> "test-key");
-        registry.add("gateway.llm.openai.model", () -> "mock-model");
+        OPENAI.startAsProvider(registry, "mock-model");
     }
 
     @AfterAll

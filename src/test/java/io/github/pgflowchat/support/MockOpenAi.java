@@ -11,6 +11,7 @@ import okhttp3.mockwebserver.MockResponse;
 import okhttp3.mockwebserver.MockWebServer;
 import okhttp3.mockwebserver.RecordedRequest;
 import okhttp3.mockwebserver.SocketPolicy;
+import org.springframework.test.context.DynamicPropertyRegistry;
 
 /**
  * An OpenAI-compatible chat completions server on a local socket, standing in for a hosted model: non-streaming
@@ -38,6 +39,15 @@ public final class MockOpenAi extends Dispatcher {
     public String start() throws Exception {
         server.start();
         return server.url("/v1").toString();
+    }
+
+    /** Starts the server and points the gateway's OpenAI-compatible provider at it, answering as {@code model}. */
+    public void startAsProvider(DynamicPropertyRegistry registry, String model) throws Exception {
+        String baseUrl = start();
+        registry.add("gateway.llm.provider", () -> "auto");
+        registry.add("gateway.llm.openai.base-url", () -> baseUrl);
+        registry.add("gateway.llm.openai.api-key", () -> "test-key");
+        registry.add("gateway.llm.openai.model", () -> model);
     }
 
     public void stop() throws Exception {
