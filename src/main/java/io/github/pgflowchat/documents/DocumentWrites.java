@@ -1,23 +1,17 @@
 package io.github.pgflowchat.documents;
 
-import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-
-import io.github.bucket4j.Bandwidth;
-import io.github.bucket4j.Bucket;
-import io.github.bucket4j.ConsumptionProbe;
+import com.github.benmanes.caffeine.cache.Ticker;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.auth.Caller;
 import io.github.pgflowchat.web.ApiException;
+import io.github.pgflowchat.web.PerCallerRate;
 
 /**
  * Who may change the corpus every user's answers are drawn from: a document replaces all earlier sections of its
  * source and ranks in everyone's search, so writes are for the write role only (403 otherwise), at a bounded rate
- * per caller (token bucket, Bucket4j, per instance; 429 with Retry-After). Checked before the body is read.
+ * per caller ({@link PerCallerRate}, per instance; 429 with Retry-After). Checked before the body is read.
  */
 @Component("documentWrites")
 public class DocumentWrites {
@@ -32,12 +26,13 @@ public class DocumentWrites {
 
     private final Properties properties;
     private final Caller caller;
-    /** Only callers holding the write role get a bucket, so there are as many as there are writers. */
-    private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
+    /** Only callers holding the write role are counted. */
+    private final PerCallerRate writeRate;
 
     public DocumentWrites(Properties properties, Caller caller) {
         this.properties = properties;
         this.caller = caller;
+        this.writeRate = new PerCallerRate(properties.perMinute(), "document writes", Ticker.systemTicker());
     }
 
     public void admit() {
@@ -45,15 +40,6 @@ public class DocumentWrites {
             throw new ApiException(403, "forbidden", "Only tokens whose role (or app_metadata.role) is '" + properties.role()
                     + "' may change documents.");
         }
-        Bucket bucket = buckets.computeIfAbsent(caller.userId(), id -> Bucket.builder()
-                .addLimit(Bandwidth.builder().capacity(properties.perMinute())
-                        .refillGreedy(properties.perMinute(), Duration.ofMinutes(1)).build())
-                .build());
-        ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
-        if (!probe.isConsumed()) {
-            long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(probe.getNanosToWaitForRefill()) + 1);
-            throw new ApiException(429, "rate_limited", "Too many document writes: at most " + properties.perMinute()
-                    + " per minute. Try again in " + seconds + " s.", seconds);
-        }
+        writeRate.take(caller.userId());
     }
 }
