@@ -19,6 +19,8 @@ import io.vertx.core.http.WebSocketConnectOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.github.pgflowchat.logging.LogSafe;
+
 /**
  * One websocket to Supabase Realtime per service instance, multiplexing the channels of every followed run (Phoenix
  * channels protocol). It connects in the background and keeps trying with backoff, so the service starts and serves
@@ -254,7 +256,7 @@ public final class RealtimeClient implements AutoCloseable {
         try {
             message = decoding.get();
         } catch (RuntimeException e) {
-            log.warn("Ignoring a Realtime frame that cannot be read: {}", e.getMessage());
+            log.warn("Ignoring a Realtime frame that cannot be read: {}", LogSafe.prefix(e.getMessage(), 200));
             return;
         }
         messagesReceived++;
@@ -284,11 +286,11 @@ public final class RealtimeClient implements AutoCloseable {
             }
             case PhoenixMessage.SYSTEM -> {
                 if ("error".equals(message.payload().path("status").asText())) {
-                    log.warn("Realtime channel {}: {}; joining again", channel.topic, message.payload().path("message").asText());
+                    log.warn("Realtime channel {}: {}; joining again", channel.topic, LogSafe.prefix(message.payload().path("message").asText(), 200));
                     scheduleRejoin(channel);
                 }
             }
-            default -> log.debug("Ignoring {} on {}", message.event(), channel.topic);
+            default -> log.debug("Ignoring {} on {}", LogSafe.prefix(message.event()), channel.topic);
         }
     }
 
@@ -302,7 +304,7 @@ public final class RealtimeClient implements AutoCloseable {
             channel.listener.onJoined();
         } else {
             String reason = reply.payload().path("response").path("reason").asText("join refused");
-            log.warn("Realtime refused the join of {}: {}", channel.topic, reason);
+            log.warn("Realtime refused the join of {}: {}", channel.topic, LogSafe.prefix(reason, 200));
             channel.listener.onJoinError(reason);
             scheduleRejoin(channel);
         }

@@ -71,7 +71,7 @@ public class ApiErrors {
         if (status >= 500) {
             ApiException classified = classify(failure);
             if (classified.status() >= 500) {
-                log.error("{} failed before reaching a route: {}", method, failure == null ? "status " + status : failure.toString(), failure);
+                log.error("{} failed before reaching a route: {}", LogSafe.prefix(method), failure == null ? "status " + status : LogSafe.prefix(failure, 300), failure);
             }
             return classified;
         }
