@@ -6,6 +6,10 @@
 create index if not exists idx_runs_finished_at on pgflow.runs ((coalesce(completed_at, failed_at)))
     where status in ('completed', 'failed');
 
+-- Deleting a worker row sets step_tasks.last_worker_id to null where it points at it (ON DELETE SET NULL): without
+-- an index on the column (pgflow's covers only started tasks) each deleted row would scan every task.
+create index if not exists idx_step_tasks_last_worker_id on pgflow.step_tasks (last_worker_id);
+
 -- The realtime.send stand-in's broadcasts by age (EVENTS_RETENTION). Only the stand-in's own table: on Supabase,
 -- realtime.messages belongs to Realtime, which prunes it itself, and is left alone.
 do $$
