@@ -38,8 +38,4 @@ final class UserSlots {
     void release(String userId) {
         held.computeIfPresent(userId, (id, count) -> count <= 1 ? null : count - 1);
     }
-
-    int held(String userId) {
-        return held.getOrDefault(userId, 0);
-    }
 }

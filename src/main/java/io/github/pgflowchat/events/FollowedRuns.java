@@ -36,13 +36,13 @@ public class FollowedRuns implements DisposableBean {
 
     private final RunStates states;
     private final Map<UUID, Follower> followers = new ConcurrentHashMap<>();
+    private final AtomicBoolean allPending = new AtomicBoolean();
     private final ExecutorService delivery = Executors.newSingleThreadExecutor(r -> daemon(r, "run-events"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "run-events-reconciler"));
 
     FollowedRuns(RunStates states, @Value("${gateway.events.reconcile-interval}") Duration reconcileInterval) {
         this.states = states;
-        timer.scheduleWithFixedDelay(() -> delivery.execute(this::reconcileAll),
-                reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::hintAll, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Follows a run until the subscription is closed; subscribe before the run starts. */
@@ -50,10 +50,6 @@ public class FollowedRuns implements DisposableBean {
         Follower follower = new Follower(runId, listener);
         followers.put(runId, follower);
         return () -> followers.remove(runId, follower);
-    }
-
-    public boolean follows(UUID runId) {
-        return followers.containsKey(runId);
     }
 
     /** Something happened to the run: read it again soon. Hints that arrive while one is pending are merged. */
@@ -67,9 +63,17 @@ public class FollowedRuns implements DisposableBean {
         }
     }
 
-    /** The source was away (a reconnect, a rejoin): every followed run may have missed events. */
+    /**
+     * The source was away (a reconnect, a rejoin), or the timer is due: every followed run may have missed events. At
+     * most one such reading waits at a time, so a slow database (an outage) does not pile them up behind the hints.
+     */
     public void hintAll() {
-        delivery.execute(this::reconcileAll);
+        if (allPending.compareAndSet(false, true)) {
+            delivery.execute(() -> {
+                allPending.set(false);
+                reconcileAll();
+            });
+        }
     }
 
     private void reconcileAll() {
