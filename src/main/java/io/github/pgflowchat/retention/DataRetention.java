@@ -67,7 +67,7 @@ public class DataRetention implements SmartLifecycle {
         if (properties.runs().isNegative()) {
             throw new IllegalStateException("RUN_RETENTION cannot be negative (0 keeps runs for ever), not " + properties.runs());
         }
-        // Running runs' broadcasts are read back by the event source; none can go at once.
+        // The stand-in keeps broadcasts as Supabase's realtime.messages does, for whoever relays them; none go at once.
         if (eventsRetention.isNegative() || eventsRetention.isZero()) {
             throw new IllegalStateException("EVENTS_RETENTION must be positive, not " + eventsRetention);
         }
