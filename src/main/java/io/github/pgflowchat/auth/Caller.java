@@ -24,14 +24,6 @@ public class Caller {
         return token().getToken().getSubject();
     }
 
-    /**
-     * Whether the caller's token grants {@code role} (see {@link RoleClaims}). With authentication off the one local
-     * user, reachable only from loopback, holds every role.
-     */
-    public boolean hasRole(String role) {
-        return !properties.enabled() || token().getAuthorities().contains(RoleClaims.authority(role));
-    }
-
     private static JwtAuthenticationToken token() {
         Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
         if (authentication instanceof JwtAuthenticationToken jwt) {

@@ -65,10 +65,12 @@ import io.github.pgflowchat.web.ApiException;
 class SecurityConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(SecurityConfiguration.class);
+    private static final String DOCUMENTS = "/api/documents";
 
     @Bean
     SecurityFilterChain api(HttpSecurity http, AuthProperties auth, ApiErrors errors,
-                           @Value("${server.address:}") String bindAddress) throws Exception {
+                           @Value("${server.address:}") String bindAddress,
+                           @Value("${gateway.documents.writes.role}") String documentsWriteRole) throws Exception {
         http.csrf(csrf -> csrf.disable())
                 // The routes set Cache-Control themselves: no-cache on the SSE stream (as the AI SDK does), no-store on JSON.
                 // The security headers are written before the request goes on: platform-http writes a stream's body on
@@ -103,7 +105,9 @@ class SecurityConfiguration {
                     "Sign in: send a valid Supabase access token as 'Authorization: Bearer <jwt>'."), response);
         };
         AccessDeniedHandler jsonForbidden = (request, response, denied) -> errors.write(new ApiException(HttpStatus.FORBIDDEN.value(),
-                "forbidden", "This needs a token whose role (or app_metadata.role) is '" + auth.adminRole() + "' (ADMIN_ROLE)."), response);
+                "forbidden", request.getRequestURI().startsWith(DOCUMENTS)
+                        ? "Only tokens whose role (or app_metadata.role) is '" + documentsWriteRole + "' (DOCUMENTS_WRITE_ROLE) may change documents."
+                        : "This needs a token whose role (or app_metadata.role) is '" + auth.adminRole() + "' (ADMIN_ROLE)."), response);
         JwtAuthenticationConverter roles = new JwtAuthenticationConverter();
         roles.setJwtGrantedAuthoritiesConverter(RoleClaims::authorities);
         return http
@@ -112,6 +116,8 @@ class SecurityConfiguration {
                         // Anonymous health is the status alone (management.endpoint.health.roles shows the rest to admins).
                         .requestMatchers("/actuator/health", "/actuator/health/**").permitAll()
                         .requestMatchers("/actuator", "/actuator/**").hasRole(auth.adminRole())
+                        // Refused here, before the body is read: the corpus is shared by every user's answers.
+                        .requestMatchers(HttpMethod.POST, DOCUMENTS).hasRole(documentsWriteRole)
                         // The chat page and what it reads before sign-in: it asks for the token itself.
                         .requestMatchers(HttpMethod.GET, "/", "/index.html", "/assets/**", "/api/config").permitAll()
                         .anyRequest().authenticated())

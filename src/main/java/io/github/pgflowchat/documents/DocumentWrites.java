@@ -5,41 +5,35 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.auth.Caller;
-import io.github.pgflowchat.web.ApiException;
 import io.github.pgflowchat.web.PerCallerRate;
 
 /**
- * Who may change the corpus every user's answers are drawn from: a document replaces all earlier sections of its
- * source and ranks in everyone's search, so writes are for the write role only (403 otherwise), at a bounded rate
- * per caller ({@link PerCallerRate}, per instance; 429 with Retry-After). Checked before the body is read.
+ * How often one caller may change the corpus every user's answers are drawn from: a document replaces all earlier
+ * sections of its source and ranks in everyone's search. Only the write role gets this far (the security chain
+ * refuses anyone else with 403 before the body is read, see {@code SecurityConfiguration}); its writes are bounded per
+ * caller ({@link PerCallerRate}, per instance; 429 with Retry-After).
  */
 @Component("documentWrites")
 public class DocumentWrites {
 
     /**
-     * @param role      the role ({@code role} or {@code app_metadata.role} claim) a token needs to write documents
+     * {@code gateway.documents.writes.role}, the role a token needs, is read by the security chain.
+     *
      * @param perMinute document writes one caller may make per minute (bursts up to that many)
      */
     @ConfigurationProperties("gateway.documents.writes")
-    public record Properties(String role, int perMinute) {
+    public record Properties(int perMinute) {
     }
 
-    private final Properties properties;
     private final Caller caller;
-    /** Only callers holding the write role are counted. */
     private final PerCallerRate writeRate;
 
     public DocumentWrites(Properties properties, Caller caller) {
-        this.properties = properties;
         this.caller = caller;
         this.writeRate = new PerCallerRate(properties.perMinute(), "document writes", Ticker.systemTicker());
     }
 
     public void admit() {
-        if (!caller.hasRole(properties.role())) {
-            throw new ApiException(403, "forbidden", "Only tokens whose role (or app_metadata.role) is '" + properties.role()
-                    + "' may change documents.");
-        }
         writeRate.take(caller.userId());
     }
 }

@@ -6,16 +6,17 @@ import org.apache.camel.CamelContext;
 import org.apache.catalina.core.StandardHost;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.security.SecurityProperties;
 import org.springframework.boot.web.embedded.tomcat.TomcatServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.Ordered;
 
 /**
- * The servlet filters in front of every route, and the container's own error answers. Both filters come before
- * Spring Security and every other filter: a request refused here has had nothing read or decided on its behalf.
+ * The servlet filters in front of every route, and the container's own error answers. Both filters come right after
+ * Spring Security's chain, which reads no body: a caller it refuses (no token, the wrong role, a foreign Host) gets
+ * its answer before a byte of the body is read, and what these filters answer carries the CORS headers of the chain.
  */
 @Configuration(proxyBeanMethods = false)
 class HttpConfiguration {
@@ -23,8 +24,7 @@ class HttpConfiguration {
     @Bean
     FilterRegistrationBean<RoutesStartedFilter> routesStartedFilter(ObjectProvider<CamelContext> camel, ApiErrors errors) {
         FilterRegistrationBean<RoutesStartedFilter> registration = new FilterRegistrationBean<>(new RoutesStartedFilter(camel, errors));
-        // Right after Spring's CharacterEncodingFilter (highest precedence), which only sets the request's encoding.
-        registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 1);
+        registration.setOrder(SecurityProperties.DEFAULT_FILTER_ORDER + 1);
         return registration;
     }
 
@@ -35,7 +35,7 @@ class HttpConfiguration {
             @Value("${gateway.http.max-body-bytes}") long other) {
         FilterRegistrationBean<RequestBodyLimitFilter> registration = new FilterRegistrationBean<>(
                 new RequestBodyLimitFilter(Map.of("/api/chat", chat, "/api/documents", documents), other, errors));
-        registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 2);
+        registration.setOrder(SecurityProperties.DEFAULT_FILTER_ORDER + 2);
         return registration;
     }
 

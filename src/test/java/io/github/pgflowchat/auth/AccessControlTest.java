@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -34,6 +35,7 @@ import org.springframework.test.context.DynamicPropertySource;
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
+import io.github.pgflowchat.support.RawHttp;
 
 /**
  * With authentication on: who may write documents (the write role, at a bounded rate), who may read the actuator
@@ -105,6 +107,29 @@ class AccessControlTest {
             assertThat(refused.body().path("error").path("code").asText()).isEqualTo("forbidden");
         }
         assertThat(documents()).isEqualTo(documentsBefore);
+    }
+
+    @Test
+    void aDocumentWriteIsJudgedOnItsRoleBeforeItsBodyIsReadAndEveryRefusalCarriesCors() throws Exception {
+        // Declared far over the documents limit: were the body bounded first, the non-writer would get 413.
+        String declared = String.valueOf(64L * 1024 * 1024);
+        Map<String, String> headers = Map.of("Host", "127.0.0.1:" + port, "Content-Type", "application/json",
+                "Content-Length", declared, "Origin", ALLOWED_ORIGIN);
+        Map<String, String> asUser = new HashMap<>(headers);
+        asUser.put("Authorization", "Bearer " + user("user-huge-document"));
+        Map<String, String> asWriter = new HashMap<>(headers);
+        asWriter.put("Authorization", "Bearer " + serviceRole("service-huge-document"));
+
+        RawHttp.Response refused = RawHttp.send(port, "POST", "/api/documents", asUser, null);
+        RawHttp.Response tooLarge = RawHttp.send(port, "POST", "/api/documents", asWriter, null);
+
+        assertThat(refused.status()).isEqualTo(403);
+        assertThat(refused.json().path("error").path("code").asText()).isEqualTo("forbidden");
+        assertThat(tooLarge.status()).isEqualTo(413);
+        assertThat(tooLarge.json().path("error").path("code").asText()).isEqualTo("body_too_large");
+        // A page on an allowed origin can read why it was refused.
+        assertThat(refused.header("access-control-allow-origin")).isEqualTo(ALLOWED_ORIGIN);
+        assertThat(tooLarge.header("access-control-allow-origin")).isEqualTo(ALLOWED_ORIGIN);
     }
 
     @Test

@@ -51,8 +51,46 @@ public final class RawHttp {
             out.write(request.toString().getBytes(StandardCharsets.ISO_8859_1));
             out.write(content);
             out.flush();
-            return parse(socket.getInputStream().readAllBytes());
+            return parse(readResponse(socket.getInputStream()));
         }
+    }
+
+    /**
+     * Reads one response: up to its Content-Length when it has one, else until the server closes the connection. A
+     * server that refused a body it has not read keeps the connection open to discard it, so EOF may come late.
+     */
+    public static byte[] readResponse(InputStream in) throws IOException {
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        byte[] buffer = new byte[8192];
+        try {
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                received.write(buffer, 0, n);
+                if (complete(received.toByteArray())) {
+                    break;
+                }
+            }
+        } catch (IOException resetAfterTheResponse) {
+            if (received.size() == 0) {
+                throw resetAfterTheResponse;
+            }
+        }
+        return received.toByteArray();
+    }
+
+    private static boolean complete(byte[] raw) {
+        String text = new String(raw, StandardCharsets.ISO_8859_1);
+        int headEnd = text.indexOf("\r\n\r\n");
+        if (headEnd < 0) {
+            return false;
+        }
+        for (String line : text.substring(0, headEnd).split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).strip().equalsIgnoreCase("content-length")) {
+                return raw.length >= headEnd + 4 + Integer.parseInt(line.substring(colon + 1).strip());
+            }
+        }
+        return false;
     }
 
     private static Response parse(byte[] raw) throws IOException {

@@ -3,7 +3,6 @@ package io.github.pgflowchat.web;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -43,6 +42,7 @@ import org.springframework.test.context.DynamicPropertySource;
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
+import io.github.pgflowchat.support.RawHttp;
 
 /**
  * The edges of the HTTP API, spoken to over a raw socket where a client library would hide them: bodies are bounded
@@ -248,7 +248,7 @@ class HttpEdgesTest {
             AtomicLong sent = new AtomicLong();
             CompletableFuture<Boolean> sender = chunkedBytes == 0 ? CompletableFuture.completedFuture(true)
                     : CompletableFuture.supplyAsync(() -> sendChunks(out, chunkedBytes, sent), senders);
-            byte[] raw = readResponse(socket.getInputStream());
+            byte[] raw = RawHttp.readResponse(socket.getInputStream());
             boolean fullySent = sender.get(60, TimeUnit.SECONDS);
             return parse(raw, sent.get(), fullySent);
         }
@@ -272,36 +272,6 @@ class HttpEdgesTest {
         } catch (IOException closedByServer) {
             return false;
         }
-    }
-
-    /** Reads one response: up to its Content-Length when it has one, else until the server closes the connection. */
-    private static byte[] readResponse(InputStream in) throws IOException {
-        ByteArrayOutputStream received = new ByteArrayOutputStream();
-        byte[] buffer = new byte[8192];
-        try {
-            int n;
-            while ((n = in.read(buffer)) >= 0) {
-                received.write(buffer, 0, n);
-                if (complete(received.toByteArray())) {
-                    break;
-                }
-            }
-        } catch (IOException resetAfterTheResponse) {
-            if (received.size() == 0) {
-                throw resetAfterTheResponse;
-            }
-        }
-        return received.toByteArray();
-    }
-
-    private static boolean complete(byte[] raw) {
-        String text = new String(raw, StandardCharsets.ISO_8859_1);
-        int headEnd = text.indexOf("\r\n\r\n");
-        if (headEnd < 0) {
-            return false;
-        }
-        String length = headers(text.substring(0, headEnd)).get("content-length");
-        return length != null && raw.length >= headEnd + 4 + Integer.parseInt(length);
     }
 
     private static Map<String, String> headers(String head) {
