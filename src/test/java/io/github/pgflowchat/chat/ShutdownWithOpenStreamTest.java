@@ -27,12 +27,14 @@ class ShutdownWithOpenStreamTest {
     @Test
     void openStreamsGetAnErrorNamingTheRunThenTheEnd() throws Exception {
         Path dataDir = Path.of("target", "embedded-postgres", UUID.randomUUID().toString());
-        ConfigurableApplicationContext context = new SpringApplicationBuilder(Application.class).properties(
-                "DATABASE_URL=",
-                "gateway.embedded-postgres.data-dir=" + dataDir,
-                "server.port=0",
+        // Arguments, not default properties: those rank below application.yaml and the environment, so the data
+        // directory would be application.yaml's (the developer's own) and an exported DATABASE_URL would win.
+        ConfigurableApplicationContext context = new SpringApplicationBuilder(Application.class).run(
+                "--DATABASE_URL=",
+                "--gateway.embedded-postgres.data-dir=" + dataDir,
+                "--server.port=0",
                 // Slow enough that the answer is still streaming when the context closes.
-                "gateway.llm.offline.token-delay=200ms").run();
+                "--gateway.llm.offline.token-delay=200ms");
         try {
             int port = ((WebServerApplicationContext) context).getWebServer().getPort();
             ChatClient client = new ChatClient(port);
