@@ -1,7 +1,6 @@
 package io.github.pgflowchat.db;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -142,16 +141,9 @@ public class PgNotificationListener implements SmartLifecycle {
     }
 
     private Connection connect() throws SQLException {
-        Properties properties = new Properties();
-        properties.setProperty("user", dataSource.getUsername());
-        if (dataSource.getPassword() != null) {
-            properties.setProperty("password", dataSource.getPassword());
-        }
-        properties.setProperty("ApplicationName", APPLICATION_NAME);
-        return DriverManager.getConnection(dataSource.getJdbcUrl(), properties);
+        return DedicatedConnection.open(dataSource, APPLICATION_NAME, new Properties());
     }
 
-    /** Throws when the server does not answer within the network timeout: the connection is dead. */
     private static void check(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement()) {
             statement.execute("select 1");

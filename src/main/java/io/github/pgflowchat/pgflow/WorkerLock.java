@@ -1,7 +1,6 @@
 package io.github.pgflowchat.pgflow;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -12,6 +11,8 @@ import java.util.UUID;
 import com.zaxxer.hikari.HikariDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import io.github.pgflowchat.db.DedicatedConnection;
 
 /**
  * The session-level advisory lock the worker holds for its life, on a connection of its own outside the pool: peers
@@ -138,17 +139,10 @@ final class WorkerLock implements AutoCloseable {
     }
 
     private Connection open() throws SQLException {
-        Properties properties = new Properties();
-        if (dataSource.getUsername() != null) {
-            properties.setProperty("user", dataSource.getUsername());
-        }
-        if (dataSource.getPassword() != null) {
-            properties.setProperty("password", dataSource.getPassword());
-        }
-        properties.setProperty("ApplicationName", "pgflow-chat-gateway worker lock " + workerId);
-        properties.setProperty("socketTimeout", String.valueOf(SOCKET_TIMEOUT_SECONDS));
-        properties.setProperty("connectTimeout", String.valueOf(SOCKET_TIMEOUT_SECONDS));
-        return DriverManager.getConnection(dataSource.getJdbcUrl(), properties);
+        Properties timeouts = new Properties();
+        timeouts.setProperty("socketTimeout", String.valueOf(SOCKET_TIMEOUT_SECONDS));
+        timeouts.setProperty("connectTimeout", String.valueOf(SOCKET_TIMEOUT_SECONDS));
+        return DedicatedConnection.open(dataSource, "pgflow-chat-gateway worker lock " + workerId, timeouts);
     }
 
     /** Closing the session frees the lock at once. */
