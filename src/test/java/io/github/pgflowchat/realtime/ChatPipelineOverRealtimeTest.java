@@ -5,10 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -113,14 +111,13 @@ class ChatPipelineOverRealtimeTest {
     void socketDroppedMidRunLosesNoStepEvent() throws Exception {
         ChatClient client = new ChatClient(port);
         CountDownLatch searchShown = new CountDownLatch(1);
-        ExecutorService reader = Executors.newSingleThreadExecutor();
         try {
-            Future<ChatClient.StreamResponse> stream = reader.submit(() -> client.postChat(
+            CompletableFuture<ChatClient.StreamResponse> stream = client.postChatAsync(
                     ChatClient.chatBody("chat-realtime-drop", HELD_QUESTION), event -> {
                         if ("data-search".equals(event.type())) {
                             searchShown.countDown();
                         }
-                    }));
+                    });
             assertThat(searchShown.await(20, TimeUnit.SECONDS)).isTrue();
 
             REALTIME.dropConnections();
@@ -129,7 +126,6 @@ class ChatPipelineOverRealtimeTest {
             CompletedChat.assertCompleted(stream.get(60, TimeUnit.SECONDS), client, jdbc);
         } finally {
             RELEASE_ANALYSIS.countDown();
-            reader.shutdownNow();
         }
     }
 
@@ -141,14 +137,13 @@ class ChatPipelineOverRealtimeTest {
     void forgedBroadcastsNeitherEndTheStreamNorPutWordsInIt() throws Exception {
         ChatClient client = new ChatClient(port);
         CountDownLatch searchShown = new CountDownLatch(1);
-        ExecutorService reader = Executors.newSingleThreadExecutor();
         try {
-            Future<ChatClient.StreamResponse> stream = reader.submit(() -> client.postChat(
+            CompletableFuture<ChatClient.StreamResponse> stream = client.postChatAsync(
                     ChatClient.chatBody("chat-realtime-forged", FORGED_QUESTION), event -> {
                         if ("data-search".equals(event.type())) {
                             searchShown.countDown();
                         }
-                    }));
+                    });
             assertThat(searchShown.await(20, TimeUnit.SECONDS)).isTrue();
             String runId = jdbc.queryForObject("select run_id::text from pgflow.runs where input->>'chatId' = 'chat-realtime-forged'", String.class);
             String topic = RealtimeRunEventSource.TOPIC_PREFIX + runId;
@@ -171,7 +166,6 @@ class ChatPipelineOverRealtimeTest {
             assertThat(response.chunksOfType("data-analysis").get(0).path("data").path("intent").asText()).doesNotContain("IGNORE");
         } finally {
             RELEASE_FORGED.countDown();
-            reader.shutdownNow();
         }
     }
 }
