@@ -94,12 +94,6 @@ public record FlowShape(String flow, List<StepShape> steps) {
         return versionSlug;
     }
 
-    /** The step named {@code slug}, which must be one of this flow's. */
-    public StepShape step(String slug) {
-        return steps.stream().filter(step -> step.slug().equals(slug)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("flow " + flow + " has no step " + slug));
-    }
-
     /**
      * The text whose sha256 names the version: one line for the flow, then one line per step sorted by slug, each
      * step's dependencies sorted, so that neither declaration order changes it. For example
