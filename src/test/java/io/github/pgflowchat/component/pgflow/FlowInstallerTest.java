@@ -96,28 +96,45 @@ class FlowInstallerTest {
 
     @Test
     void instancesInstallingTheSameShapeAtOnceCreateItOnceAndBothSucceed() throws Exception {
-        CyclicBarrier start = new CyclicBarrier(2);
-        ExecutorService instances = Executors.newFixedThreadPool(2);
+        assertThat(installAtOnce(chatPipeline, chatPipeline)).containsExactlyInAnyOrder(true, false);
+
+        assertThat(jdbc.queryForObject("select count(*) from pgflow.steps where flow_slug = ?", Integer.class,
+                chatPipeline.versionSlug())).isEqualTo(3);
+        assertThat(installer.read(chatPipeline.versionSlug()).canonicalForm()).isEqualTo(chatPipeline.canonicalForm());
+    }
+
+    @Test
+    void instancesInstallingTwoVersionsAtOnceCreateBoth() throws Exception {
+        FlowShape longerAnswers = new FlowShape("chat_pipeline", List.of(
+                new StepShape("search", List.of(), 3, 1, 10),
+                new StepShape("respond", List.of("search"), 2, 1, 600)));
+
+        assertThat(installAtOnce(chatPipeline, longerAnswers)).containsExactly(true, true);
+
+        assertThat(installer.read(longerAnswers.versionSlug()).canonicalForm()).isEqualTo(longerAnswers.canonicalForm());
+        assertThat(installer.read(chatPipeline.versionSlug()).canonicalForm()).isEqualTo(chatPipeline.canonicalForm());
+    }
+
+    /** What install returned for each shape, each installed by an instance of its own, all released at once. */
+    private List<Boolean> installAtOnce(FlowShape... shapes) throws Exception {
+        CyclicBarrier start = new CyclicBarrier(shapes.length);
+        ExecutorService instances = Executors.newFixedThreadPool(shapes.length);
         try {
             List<Future<Boolean>> installs = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
+            for (FlowShape shape : shapes) {
                 installs.add(instances.submit(() -> {
                     start.await(10, TimeUnit.SECONDS);
-                    return new FlowInstaller(dataSource).install(chatPipeline);
+                    return new FlowInstaller(dataSource).install(shape);
                 }));
             }
             List<Boolean> created = new ArrayList<>();
             for (Future<Boolean> install : installs) {
                 created.add(install.get(30, TimeUnit.SECONDS));
             }
-
-            assertThat(created).containsExactlyInAnyOrder(true, false);
+            return created;
         } finally {
             instances.shutdownNow();
         }
-        assertThat(jdbc.queryForObject("select count(*) from pgflow.steps where flow_slug = ?", Integer.class,
-                chatPipeline.versionSlug())).isEqualTo(3);
-        assertThat(installer.read(chatPipeline.versionSlug()).canonicalForm()).isEqualTo(chatPipeline.canonicalForm());
     }
 
     @Test
