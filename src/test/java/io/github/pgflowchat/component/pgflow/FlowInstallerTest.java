@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,8 +16,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -26,29 +32,42 @@ import org.springframework.jdbc.datasource.DriverManagerDataSource;
 import io.github.pgflowchat.support.LocalPostgres;
 
 /**
- * FlowInstaller and FlowCompiler on the PostgreSQL server of the tests, migrated as the service migrates it: pgflow
- * 0.8.1's SQL from npm, the project's migrations (which create the unversioned chat_pipeline), and the project's
- * pgmq and realtime stand-ins where the server lacks them.
+ * FlowInstaller and FlowCompiler on the PostgreSQL server of the tests, in a database of this class's own that every
+ * test creates afresh from a template migrated as the service migrates: pgflow 0.8.1's SQL from npm, the project's migrations (which
+ * create the unversioned chat_pipeline), and the project's pgmq and realtime stand-ins where the server lacks them.
+ * Its own database, because an application context that another test class left running on the shared one keeps
+ * its worker serving chat_pipeline there.
  */
 class FlowInstallerTest {
 
-    private final DriverManagerDataSource dataSource = new DriverManagerDataSource(LocalPostgres.URL, LocalPostgres.USER, LocalPostgres.PASSWORD);
+    private static final Pattern DATABASE_IN_URL = Pattern.compile("(jdbc:postgresql://[^/]*/)([^?]*)(.*)");
+    private static final String DATABASE = databaseOf(LocalPostgres.URL) + "_flow_installer";
+    /** Migrated once per class; each test's database is a copy of it. */
+    private static final String TEMPLATE = DATABASE + "_template";
+
+    private final DriverManagerDataSource dataSource = dataSource(DATABASE);
     private final JdbcTemplate jdbc = new JdbcTemplate(dataSource);
     private final FlowInstaller installer = new FlowInstaller(dataSource);
     private final FlowShape chatPipeline = FlowShapeTest.chatPipeline();
 
-    @BeforeEach
-    void freshlyMigratedDatabase() {
-        LocalPostgres.reset();
+    @BeforeAll
+    static void migratedTemplate() throws SQLException {
+        onServer("drop database if exists " + TEMPLATE + " with (force)", "create database " + TEMPLATE);
+        DriverManagerDataSource template = dataSource(TEMPLATE);
         List<String> locations = new ArrayList<>(List.of("classpath:db/migration", "classpath:db/standins/realtime"));
-        if (!Boolean.TRUE.equals(jdbc.queryForObject(
+        if (!Boolean.TRUE.equals(new JdbcTemplate(template).queryForObject(
                 "select exists (select 1 from pg_available_extensions where name = 'pgmq')", Boolean.class))) {
             locations.add("classpath:db/standins/pgmq");
         }
-        Flyway.configure().dataSource(dataSource)
+        Flyway.configure().dataSource(template)
                 .sqlMigrationPrefix("").sqlMigrationSeparator("_")
                 .locations(locations.toArray(String[]::new))
                 .load().migrate();
+    }
+
+    @BeforeEach
+    void freshlyMigratedDatabase() throws SQLException {
+        onServer("drop database if exists " + DATABASE + " with (force)", "create database " + DATABASE + " template " + TEMPLATE);
     }
 
     @Test
@@ -213,6 +232,34 @@ class FlowInstallerTest {
 
         assertThat(installer.versionsWithStartedRuns("chat_pipeline"))
                 .containsExactly(longerAnswers.versionSlug(), chatPipeline.versionSlug(), "chat_pipeline");
+    }
+
+    @AfterAll
+    static void dropDatabases() throws SQLException {
+        onServer("drop database if exists " + DATABASE + " with (force)", "drop database if exists " + TEMPLATE + " with (force)");
+    }
+
+    private static DriverManagerDataSource dataSource(String database) {
+        return new DriverManagerDataSource(DATABASE_IN_URL.matcher(LocalPostgres.URL).replaceFirst("$1" + database + "$3"),
+                LocalPostgres.USER, LocalPostgres.PASSWORD);
+    }
+
+    private static void onServer(String... statements) throws SQLException {
+        try (Connection server = DriverManager.getConnection(LocalPostgres.URL, LocalPostgres.USER, LocalPostgres.PASSWORD);
+             Statement statement = server.createStatement()) {
+            for (String sql : statements) {
+                statement.execute(sql);
+            }
+        }
+    }
+
+    private static String databaseOf(String url) {
+        Matcher matcher = DATABASE_IN_URL.matcher(url);
+        if (!matcher.matches() || !matcher.group(2).matches("[a-z_][a-z0-9_]*")) {
+            throw new IllegalStateException("FlowInstallerTest names its database after the one in " + url
+                    + " and needs a plain lower-case name there");
+        }
+        return matcher.group(2);
     }
 
     private void runScript(String sql) throws Exception {
