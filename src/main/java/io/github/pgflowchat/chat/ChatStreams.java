@@ -19,17 +19,16 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.camel.ProducerTemplate;
+import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.context.event.EventListener;
-import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.component.pgflow.PgflowComponent;
 import io.github.pgflowchat.events.RunEvent;
-import io.github.pgflowchat.events.RunEventSource;
 import io.github.pgflowchat.events.RunStates;
 import io.github.pgflowchat.llm.ModelInfo;
 import io.github.pgflowchat.pgflow.PgflowWorker;
@@ -37,8 +36,9 @@ import io.github.pgflowchat.pgflow.PgflowWorkerRoutes;
 import io.github.pgflowchat.web.ApiException;
 
 /**
- * The open chat streams of this instance, by run id. Opening one subscribes to the run's events before the run is
- * started, so the {@code run-progress} route sees every event; the stream leaves the registry when it ends. A sweeper
+ * The open chat streams of this instance, by run id. A stream is opened before its run is started (by the
+ * {@code to: pgflow:chat_pipeline} of the start-run route, which follows the run), so the {@code run-progress} route
+ * finds it for every event of the run; the stream leaves the registry when it ends. A sweeper
  * of its own ends, reader or not, every stream past its maximum duration and every stream whose run has ended in the
  * database (its terminal event was lost, say), so no stream outlives its run or keeps its user's slot. When the
  * application shuts down every open stream ends with an {@code error} chunk that names its run.
@@ -49,18 +49,16 @@ public class ChatStreams {
     private static final Logger log = LoggerFactory.getLogger(ChatStreams.class);
     public static final String STREAM_HEADER = "chatStream";
     private static final long STREAM_RETRY_AFTER_SECONDS = 5;
-    static final String PROGRESS_ROUTE = "direct:run-progress";
 
     private final Map<UUID, ChatStream> streams = new ConcurrentHashMap<>();
     /** The latest stream of each (user, chat), kept a while after it ends so a reconnecting client gets its tail. */
     private final Map<String, ChatStream> latestByChat = new ConcurrentHashMap<>();
-    private final RunEventSource events;
-    private final ProducerTemplate producer;
+    private final RunProgress runProgress;
     private final ObjectMapper json;
     private final ChatProperties properties;
     private final ModelInfo model;
     private final String flowSlug;
-    private final List<String> stepSlugs;
+    private final CamelContext camel;
     private final ScheduledExecutorService scheduler;
     private final ScheduledExecutorService sweeper;
     private final PgflowWorker worker;
@@ -72,8 +70,8 @@ public class ChatStreams {
     /** Runs found ended at the previous sweep whose stream was still open; touched only by the sweeper thread. */
     private Set<UUID> terminalAtLastSweep = Set.of();
 
-    public ChatStreams(RunEventSource events, ProducerTemplate producer, ObjectMapper json, ChatProperties properties,
-                       ModelInfo model, JdbcTemplate jdbc, @Value("${gateway.flow-slug}") String flowSlug,
+    public ChatStreams(RunProgress runProgress, ObjectMapper json, ChatProperties properties,
+                       ModelInfo model, CamelContext camel, @Value("${gateway.flow-slug}") String flowSlug,
                        MeterRegistry meters, ChatLimits chatLimits, PgflowWorker worker, RunStates runStates,
                        @Value("${gateway.chat.limits.concurrent-readers}") int concurrentReaders,
                        @Value("${gateway.chat.sweep-interval}") Duration sweepInterval) {
@@ -82,8 +80,7 @@ public class ChatStreams {
         this.streamSlots = new UserSlots(chatLimits.properties().concurrentStreams());
         this.readerSlots = new UserSlots(concurrentReaders);
         this.worker = worker;
-        this.events = events;
-        this.producer = producer;
+        this.runProgress = runProgress;
         this.json = json;
         this.properties = properties;
         this.model = model;
@@ -99,8 +96,7 @@ public class ChatStreams {
             return thread;
         });
         sweeper.scheduleWithFixedDelay(this::sweep, sweepInterval.toMillis(), sweepInterval.toMillis(), TimeUnit.MILLISECONDS);
-        this.stepSlugs = jdbc.queryForList("select step_slug from pgflow.steps where flow_slug = ? order by step_index",
-                String.class, flowSlug);
+        this.camel = camel;
         Gauge.builder("gateway.chat.streams.active", streams, Map::size)
                 .description("Chat streams open on this instance")
                 .register(meters);
@@ -110,8 +106,13 @@ public class ChatStreams {
         return Optional.ofNullable(streams.get(runId));
     }
 
+    /** The open stream of a run on this instance, or null: what the run-progress route writes a run's events to. */
+    public ChatStream stream(UUID runId) {
+        return runId == null ? null : streams.get(runId);
+    }
+
     /**
-     * Opens the stream of a new run and returns the named parameters of {@code sql/start_flow.sql}. The run input
+     * Opens the stream of a new run and returns its run id, its input and the stream, to start the run with. The run input
      * keeps what the user sent (chat id, message, recent turns), the owner's id and the worker of the instance holding
      * the stream, so nothing depends on this process staying alive.
      */
@@ -142,19 +143,8 @@ public class ChatStreams {
         }
         UUID runId = UUID.randomUUID();
         ChatStream stream = new ChatStream(runId, chatId, userId, json, properties.keepAliveInterval(), properties.maxStreamDuration());
-        RunEventSource.Subscription subscription;
-        try {
-            subscription = events.subscribe(runId, event -> {
-                producer.sendBodyAndHeader(PROGRESS_ROUTE, event, STREAM_HEADER, stream);
-                producer.sendBody(PgflowWorkerRoutes.CLAIM_FOR_STREAM, event);
-            });
-        } catch (RuntimeException e) {
-            streamSlots.release(userId);
-            throw e;
-        }
         String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
-            subscription.close();
             streams.remove(runId, stream);
             streamSlots.release(userId);
             scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
@@ -175,18 +165,18 @@ public class ChatStreams {
             run.put("retryOf", input.get("retryOf"));
         }
         stream.send(UiChunks.data("run", "run", run));
-        for (String step : stepSlugs) {
+        // The steps of the flow version the run starts on, as its step routes declare them.
+        for (String step : camel.getComponent("pgflow", PgflowComponent.class).steps(flowSlug)) {
             stream.updateStep(step, Map.of("status", "waiting"));
         }
 
         // The answer's tokens can reach this stream only from this instance: its worker runs the streamed steps.
         input.put("streamWorkerId", worker.workerId().toString());
-        Map<String, Object> parameters = new LinkedHashMap<>();
-        parameters.put("flowSlug", flowSlug);
-        parameters.put("runId", runId.toString());
-        parameters.put("input", json.valueToTree(input).toString());
-        parameters.put(STREAM_HEADER, stream);
-        return parameters;
+        Map<String, Object> toStart = new LinkedHashMap<>();
+        toStart.put("runId", runId);
+        toStart.put("input", input);
+        toStart.put(STREAM_HEADER, stream);
+        return toStart;
     }
 
     /** The run exists: the response body replays the stream from its first event and follows it. */
@@ -239,7 +229,11 @@ public class ChatStreams {
                 }
                 if (seenBefore.contains(runId)) {
                     log.warn("run {} has ended in the database but its stream had not: ending it from the stored run", runId);
-                    producer.sendBodyAndHeader(PROGRESS_ROUTE, terminal, STREAM_HEADER, open.get(runId));
+                    if ("run:completed".equals(terminal.eventType())) {
+                        runProgress.runCompleted(open.get(runId), terminal.payload());
+                    } else {
+                        runProgress.runFailed(open.get(runId), terminal.payload());
+                    }
                 } else {
                     terminalNow.add(runId);
                 }

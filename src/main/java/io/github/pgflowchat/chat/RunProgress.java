@@ -2,9 +2,7 @@ package io.github.pgflowchat.chat;
 
 import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,93 +10,79 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
-import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.logging.LogSafe;
 
 /**
- * Turns pgflow run events into progress parts of a chat stream. Which event calls which method is declared in the
- * {@code run-progress} route ({@code routes/run-progress.yaml}); each method writes through {@link ChatStream}.
+ * Turns pgflow run events into progress parts of a chat stream. Which event calls which method, and which step
+ * outputs become which {@code data-<name>} parts, is declared in the {@code run-progress} route
+ * ({@code routes/run-progress.yaml}); each method writes through {@link ChatStream}. An event is its JSON payload as
+ * pgflow broadcasts it ({@code event_type}, {@code step_slug}, {@code status}, {@code output}, {@code error_message}, ...).
  */
 @Component("runProgress")
 public class RunProgress {
 
     private static final Logger log = LoggerFactory.getLogger(RunProgress.class);
 
-    public void stepStarted(ChatStream stream, RunEvent event) {
+    public void stepStarted(ChatStream stream, JsonNode event) {
         Map<String, Object> changes = new LinkedHashMap<>();
         changes.put("status", "started");
-        changes.put("startedAt", event.payload().path("started_at").asText(null));
-        stream.updateStep(event.stepSlug(), changes);
+        changes.put("startedAt", event.path("started_at").asText(null));
+        stream.updateStep(stepOf(event), changes);
     }
 
-    public void stepCompleted(ChatStream stream, RunEvent event) {
+    public void stepCompleted(ChatStream stream, JsonNode event) {
         Map<String, Object> changes = new LinkedHashMap<>();
         changes.put("status", "completed");
-        String completedAt = event.payload().path("completed_at").asText(null);
+        String completedAt = event.path("completed_at").asText(null);
         changes.put("completedAt", completedAt);
-        Object startedAt = stream.stepValue(event.stepSlug(), "startedAt");
+        Object startedAt = stream.stepValue(stepOf(event), "startedAt");
         if (startedAt != null && completedAt != null) {
             changes.put("durationMs", Duration.between(OffsetDateTime.parse(startedAt.toString()), OffsetDateTime.parse(completedAt)).toMillis());
         }
-        stream.updateStep(event.stepSlug(), changes);
+        stream.updateStep(stepOf(event), changes);
     }
 
     /** An attempt failed and pgflow will run the step again: the coming attempt, of how many, and why. */
-    public void stepRetrying(ChatStream stream, RunEvent event) {
+    public void stepRetrying(ChatStream stream, JsonNode event) {
         Map<String, Object> changes = new LinkedHashMap<>();
         changes.put("status", "retrying");
-        changes.put("attempt", event.payload().path("attempt").asInt());
-        changes.put("maxAttempts", event.payload().path("max_attempts").asInt());
-        changes.put("error", event.payload().path("error_message").asText("no reason recorded"));
-        stream.updateStep(event.stepSlug(), changes);
+        changes.put("attempt", event.path("attempt").asInt());
+        changes.put("maxAttempts", event.path("max_attempts").asInt());
+        changes.put("error", event.path("error_message").asText("no reason recorded"));
+        stream.updateStep(stepOf(event), changes);
     }
 
-    public void stepFailed(ChatStream stream, RunEvent event) {
-        String reason = event.payload().path("error_message").asText("no reason recorded");
+    public void stepFailed(ChatStream stream, JsonNode event) {
+        String reason = event.path("error_message").asText("no reason recorded");
         Map<String, Object> changes = new LinkedHashMap<>();
         changes.put("status", "failed");
-        changes.put("failedAt", event.payload().path("failed_at").asText(null));
+        changes.put("failedAt", event.path("failed_at").asText(null));
         changes.put("error", reason);
-        stream.updateStep(event.stepSlug(), changes);
-        stream.fail("Step '" + event.stepSlug() + "' failed: " + reason + " (run " + stream.runId() + ")");
-        log.warn("run {} failed at step {} (chat {}, user {}): {}; {}", stream.runId(), event.stepSlug(), LogSafe.prefix(stream.chatId()),
+        stream.updateStep(stepOf(event), changes);
+        stream.fail("Step '" + stepOf(event) + "' failed: " + reason + " (run " + stream.runId() + ")");
+        log.warn("run {} failed at step {} (chat {}, user {}): {}; {}", stream.runId(), stepOf(event), LogSafe.prefix(stream.chatId()),
                 LogSafe.prefix(stream.userId()), LogSafe.prefix(reason, 200), stream.stepSummary());
     }
 
-    /** The search results the answer draws on, as the {@code data-search} part. */
-    public void searchSummary(ChatStream stream, RunEvent event) {
-        JsonNode output = event.payload().path("output");
-        List<Map<String, Object>> results = new ArrayList<>();
-        for (JsonNode result : output.path("results")) {
-            Map<String, Object> item = new LinkedHashMap<>();
-            item.put("rank", result.path("rank").asInt());
-            // what GET /api/documents/{documentId} opens, so a client can link each cited source to its text
-            item.put("documentId", result.path("documentId").asLong());
-            item.put("source", result.path("source").asText());
-            item.put("title", result.path("title").asText());
-            item.put("snippet", result.path("snippet").asText());
-            item.put("score", result.path("score").asDouble());
-            results.add(item);
-        }
-        stream.send(UiChunks.data("search", "search", Map.of("query", output.path("query").asText(""), "results", results)));
-    }
-
-    /** What the analysis decided (intent, key terms, sources to use), as the {@code data-analysis} part. */
-    public void analysisSummary(ChatStream stream, RunEvent event) {
-        stream.send(UiChunks.data("analysis", "analysis", event.payload().path("output")));
+    /**
+     * A {@code data-<name>} part with the given data (its id is the name, so a later part of that name replaces it):
+     * what the run-progress route makes of a step's output.
+     */
+    public void part(ChatStream stream, String name, JsonNode data) {
+        stream.send(UiChunks.data(name, name, data));
     }
 
     /**
      * The run is done. If the answer was produced where no token reached this stream (another instance, say), the
      * stored answer is sent as one text part, so the client always gets the text it would have seen.
      */
-    public void runCompleted(ChatStream stream, RunEvent event) {
+    public void runCompleted(ChatStream stream, JsonNode event) {
         // One step under the stream's lock: the sweeper may finish a stream whose terminal event also arrives.
         synchronized (stream) {
             if (stream.isEnded()) {
                 return;
             }
-            JsonNode respond = event.payload().path("output").path("respond");
+            JsonNode respond = event.path("output").path("respond");
             if (!stream.hasText() && respond.hasNonNull("answer")) {
                 stream.sendText("text-" + stream.runId(), respond.path("answer").asText());
             }
@@ -113,8 +97,12 @@ public class RunProgress {
         log.info("run {} completed (chat {}, user {}): {}", stream.runId(), LogSafe.prefix(stream.chatId()), LogSafe.prefix(stream.userId()), stream.stepSummary());
     }
 
-    public void runFailed(ChatStream stream, RunEvent event) {
-        String reason = event.payload().path("error_message").asText("no reason recorded");
+    private static String stepOf(JsonNode event) {
+        return event.path("step_slug").asText(null);
+    }
+
+    public void runFailed(ChatStream stream, JsonNode event) {
+        String reason = event.path("error_message").asText("no reason recorded");
         stream.fail("Run " + stream.runId() + " failed: " + reason);
         log.warn("run {} failed (chat {}, user {}): {}; {}", stream.runId(), LogSafe.prefix(stream.chatId()), LogSafe.prefix(stream.userId()),
                 LogSafe.prefix(reason, 200), stream.stepSummary());

@@ -5,7 +5,10 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
 
+import javax.sql.DataSource;
+
 import com.zaxxer.hikari.HikariDataSource;
+import org.postgresql.ds.common.BaseDataSource;
 
 /**
  * A connection of its own to the pool's database, outside the pool: for a session that must live as long as its owner
@@ -18,18 +21,35 @@ public final class DedicatedConnection {
 
     /**
      * Opens one with the pool's URL and credentials, named {@code applicationName} in {@code pg_stat_activity};
-     * {@code driverProperties} (timeouts, say) are passed to the driver as well.
+     * {@code driverProperties} (timeouts, say) are passed to the driver as well. The pool is a Hikari pool, or the
+     * PostgreSQL driver's own data source; any other cannot say where its database is.
      */
-    public static Connection open(HikariDataSource dataSource, String applicationName, Properties driverProperties) throws SQLException {
+    public static Connection open(DataSource dataSource, String applicationName, Properties driverProperties) throws SQLException {
         Properties properties = new Properties();
         properties.putAll(driverProperties);
-        if (dataSource.getUsername() != null) {
-            properties.setProperty("user", dataSource.getUsername());
+        String url;
+        String user;
+        String password;
+        if (dataSource instanceof HikariDataSource hikari) {
+            url = hikari.getJdbcUrl();
+            user = hikari.getUsername();
+            password = hikari.getPassword();
+        } else if (dataSource.isWrapperFor(BaseDataSource.class)) {
+            BaseDataSource postgres = dataSource.unwrap(BaseDataSource.class);
+            url = postgres.getUrl();
+            user = postgres.getUser();
+            password = postgres.getPassword();
+        } else {
+            throw new SQLException("cannot open a connection outside the pool of a " + dataSource.getClass().getName()
+                    + ": use a HikariDataSource or a PostgreSQL driver DataSource (PGSimpleDataSource)");
         }
-        if (dataSource.getPassword() != null) {
-            properties.setProperty("password", dataSource.getPassword());
+        if (user != null) {
+            properties.setProperty("user", user);
+        }
+        if (password != null) {
+            properties.setProperty("password", password);
         }
         properties.setProperty("ApplicationName", applicationName);
-        return DriverManager.getConnection(dataSource.getJdbcUrl(), properties);
+        return DriverManager.getConnection(url, properties);
     }
 }

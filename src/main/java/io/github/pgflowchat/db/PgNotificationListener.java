@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-import com.zaxxer.hikari.HikariDataSource;
+import javax.sql.DataSource;
+
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -36,7 +37,7 @@ public class PgNotificationListener implements SmartLifecycle {
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
     public static final String APPLICATION_NAME = "pgflow-chat-gateway-listener";
 
-    private final HikariDataSource dataSource;
+    private final DataSource dataSource;
     private final Duration checkInterval;
     private final Map<String, List<Consumer<String>>> handlers = new ConcurrentHashMap<>();
     private final List<Runnable> reconnectHandlers = new CopyOnWriteArrayList<>();
@@ -44,7 +45,7 @@ public class PgNotificationListener implements SmartLifecycle {
     private volatile boolean connected;
     private Thread thread;
 
-    public PgNotificationListener(HikariDataSource dataSource, @Value("${gateway.events.listen-check-interval}") Duration checkInterval) {
+    public PgNotificationListener(DataSource dataSource, @Value("${gateway.events.listen-check-interval}") Duration checkInterval) {
         this.dataSource = dataSource;
         this.checkInterval = checkInterval;
     }

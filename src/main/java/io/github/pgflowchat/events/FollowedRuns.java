@@ -40,7 +40,7 @@ public class FollowedRuns implements DisposableBean {
     private final ExecutorService delivery = Executors.newSingleThreadExecutor(r -> daemon(r, "run-events"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "run-events-reconciler"));
 
-    FollowedRuns(RunStates states, @Value("${gateway.events.reconcile-interval}") Duration reconcileInterval) {
+    public FollowedRuns(RunStates states, @Value("${gateway.events.reconcile-interval}") Duration reconcileInterval) {
         this.states = states;
         timer.scheduleWithFixedDelay(this::hintAll, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
     }

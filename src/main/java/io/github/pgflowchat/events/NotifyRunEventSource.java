@@ -23,7 +23,7 @@ import io.github.pgflowchat.realtime.RealtimeRunEventSource;
  */
 @Component
 @ConditionalOnExpression("!(" + RealtimeRunEventSource.SELECTED + ")")
-class NotifyRunEventSource implements RunEventSource {
+public class NotifyRunEventSource implements RunEventSource {
 
     private static final Logger log = LoggerFactory.getLogger(NotifyRunEventSource.class);
 
@@ -35,7 +35,7 @@ class NotifyRunEventSource implements RunEventSource {
     private final PgNotificationListener listener;
     private final FollowedRuns followedRuns;
 
-    NotifyRunEventSource(JdbcTemplate jdbc, ObjectMapper json, PgNotificationListener listener, FollowedRuns followedRuns) {
+    public NotifyRunEventSource(JdbcTemplate jdbc, ObjectMapper json, PgNotificationListener listener, FollowedRuns followedRuns) {
         this.jdbc = jdbc;
         this.json = json;
         this.listener = listener;

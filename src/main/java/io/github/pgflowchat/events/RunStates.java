@@ -48,7 +48,7 @@ public class RunStates {
     private final JdbcTemplate jdbc;
     private final ObjectMapper json;
 
-    RunStates(JdbcTemplate jdbc, ObjectMapper json) {
+    public RunStates(JdbcTemplate jdbc, ObjectMapper json) {
         this.jdbc = jdbc;
         this.json = json;
     }

@@ -4,6 +4,7 @@ import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -127,9 +128,13 @@ public class PgflowSqlClient {
      * The message of a run's queued task of one step, if it is still queued: what an instance passes to start_tasks
      * to claim, without reading the queue, a task it must run itself.
      */
-    public List<Long> queuedMessage(UUID runId, String stepSlug) {
-        return jdbc.queryForList("select message_id from pgflow.step_tasks where run_id = ? and step_slug = ? and status = 'queued'",
-                Long.class, runId, stepSlug);
+    public Optional<QueuedTask> queuedMessage(UUID runId, String stepSlug) {
+        return jdbc.query("select flow_slug, message_id from pgflow.step_tasks where run_id = ? and step_slug = ? and status = 'queued'",
+                (rs, i) -> new QueuedTask(rs.getString("flow_slug"), rs.getLong("message_id")), runId, stepSlug).stream().findFirst();
+    }
+
+    /** A queued task's message, in the queue of its flow version. */
+    public record QueuedTask(String flowSlug, long msgId) {
     }
 
     /** Completes the attempt if it is still this worker's; false when it is not (the result is then dropped). */

@@ -14,9 +14,12 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import javax.sql.DataSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,9 +29,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.InitializingBean;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.context.ApplicationContext;
-import org.springframework.context.ApplicationListener;
-import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
@@ -41,7 +41,7 @@ import io.github.pgflowchat.logging.LogSafe;
  * {@link PgflowWorkerRoutes}.
  */
 @Component
-public class PgflowWorker implements InitializingBean, DisposableBean, ApplicationListener<ContextClosedEvent> {
+public class PgflowWorker implements InitializingBean, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(PgflowWorker.class);
 
@@ -49,6 +49,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
     static final int VISIBILITY_MARGIN_SECONDS = 2;
     /** Seconds past the step timeout before the sweeper takes a task from a live but stuck worker. */
     static final int STALLED_GRACE_SECONDS = 10;
+    private static final Pattern VERSION_SUFFIX = Pattern.compile(".*_[0-9a-f]{8}");
 
     /** Why a task goes back to pgflow when the instance running it shuts down; it is stored as the task's error. */
     static final String SHUTDOWN_REASON = "handed back: the instance running it shut down";
@@ -74,7 +75,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
                  cross join lateral (select t.started_at < now() - make_interval(secs => o.timeout_seconds + ?) as timed_out,
                                             o.timeout_seconds,
                                             w.worker_id <> ? and ? and public.gateway_worker_lock_held(w.worker_id) = false as lock_free) c
-                 where t.flow_slug = ?
+                 where t.flow_slug = any(string_to_array(?, ','))
                    and t.status = 'started'
                    and (c.timed_out
                         or c.lock_free
@@ -93,7 +94,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
     private final WorkerProperties properties;
     private final String flowSlug;
     private final StepInvoker invoker;
-    private final ApplicationContext context;
+    private final StepHandlers handlers;
     private final UUID workerId = UUID.randomUUID();
     private final WorkerLock lock;
     // Each periodic job on a thread of its own: a slow sweep (or anyone's slow @Scheduled job) must not delay the
@@ -104,20 +105,24 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final Map<Long, StepTask> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong queueDepth = new AtomicLong();
+    /** The version of the flow new runs start on: null until the flow's step routes are installed. */
+    private volatile String currentVersion;
+    /** The flow's other versions that still have runs to finish, oldest first. */
+    private volatile List<String> olderVersions = List.of();
     private final Timer dispatchLatency;
     private final Counter tasksLeftToStreams;
     private final MeterRegistry meters;
     private volatile boolean registered;
 
-    public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, HikariDataSource dataSource, WorkerProperties properties,
-                        @Value("${gateway.flow-slug}") String flowSlug, StepInvoker invoker, ApplicationContext context,
+    public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, DataSource dataSource, WorkerProperties properties,
+                        @Value("${gateway.flow-slug}") String flowSlug, StepInvoker invoker, StepHandlers handlers,
                         MeterRegistry meters) {
         this.pgflow = pgflow;
         this.jdbc = jdbc;
         this.properties = properties;
         this.flowSlug = flowSlug;
         this.invoker = invoker;
-        this.context = context;
+        this.handlers = handlers;
         this.meters = meters;
         this.lock = new WorkerLock(dataSource, workerId);
         Gauge.builder("gateway.worker.tasks.in.flight", inFlight, Map::size)
@@ -137,6 +142,60 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
 
     public UUID workerId() {
         return workerId;
+    }
+
+    /** The flow this worker serves: every version of it (a pgflow flow cannot change once created). */
+    public String flow() {
+        return flowSlug;
+    }
+
+    /** The version new runs start on, from now on; its tasks are claimed first. */
+    public void serveCurrentVersion(String versionSlug) {
+        if (!versionSlug.equals(currentVersion)) {
+            log.info("pgflow worker {} serves {} as the current version of flow {}", workerId, versionSlug, flowSlug);
+        }
+        currentVersion = versionSlug;
+    }
+
+    public String currentVersion() {
+        return currentVersion;
+    }
+
+    /** The queues this worker reads: the current version, then the flow's other versions that have runs to finish. */
+    public List<String> servedQueues() {
+        String current = currentVersion;
+        List<String> queues = new ArrayList<>(olderVersions.size() + 1);
+        if (current != null) {
+            queues.add(current);
+        }
+        olderVersions.stream().filter(version -> !version.equals(current)).forEach(queues::add);
+        return queues;
+    }
+
+    /** Whether a queue is one of the flow's versions: the flow's own slug, or that slug and an 8-hex shape hash. */
+    public boolean isVersionOfFlow(String queue) {
+        return queue.equals(flowSlug) || VERSION_SUFFIX.matcher(queue).matches() && queue.startsWith(flowSlug + "_")
+                && queue.length() == flowSlug.length() + 9;
+    }
+
+    /** A version with runs to finish (its queue just got a message): its queue is read too, until it has none. */
+    public void serveOlderVersion(String versionSlug) {
+        List<String> versions = olderVersions;
+        if (isVersionOfFlow(versionSlug) && !versions.contains(versionSlug) && !versionSlug.equals(currentVersion)) {
+            List<String> more = new ArrayList<>(versions);
+            more.add(versionSlug);
+            olderVersions = List.copyOf(more);
+        }
+    }
+
+    /** Finds the flow's versions that have started runs; the sweep does this every time it runs. */
+    void refreshOlderVersions() {
+        olderVersions = jdbc.queryForList("""
+                select f.flow_slug from pgflow.flows f
+                 where (f.flow_slug = ? or f.flow_slug ~ ('^' || ? || '_[0-9a-f]{8}$'))
+                   and exists (select 1 from pgflow.runs r where r.flow_slug = f.flow_slug and r.status = 'started')
+                 order by f.created_at
+                """, String.class, flowSlug, flowSlug);
     }
 
     public int inFlight() {
@@ -170,22 +229,11 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
     }
 
     /**
-     * Spring publishes this before it stops anything: the web server still drains its requests, Camel's routes still
-     * run and the pool is open, so the tasks can be handed back before the step routes are stopped.
-     */
-    @Override
-    public void onApplicationEvent(ContextClosedEvent event) {
-        if (event.getApplicationContext() == context) {
-            stop();
-        }
-    }
-
-    /**
      * Stops claiming, hands every task in flight back to pgflow at once without counting its attempt (a live
      * instance takes it up after base_delay), interrupts their handlers, and marks the worker row stopped. The
      * handlers end in a fail_task that finds the task no longer this worker's and changes nothing.
      */
-    void stop() {
+    public void stop() {
         if (!stopping.compareAndSet(false, true)) {
             return;
         }
@@ -227,20 +275,60 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
      * message of a running task.
      */
     public synchronized List<StepTask> claimTasks() {
-        int free = properties.concurrency() - inFlight.size();
+        Map<String, Integer> stepSlots = freeSlotsByStep();
+        long stepsFree = stepSlots.values().stream().mapToLong(Integer::longValue).sum();
+        int free = (int) Math.min(properties.concurrency() - inFlight.size(), stepsFree);
         if (!mayClaim() || free <= 0) {
             return List.of();
         }
-        List<QueueMessage> messages = pgflow.readMessages(flowSlug, properties.readVisibilitySeconds(), free,
-                properties.deadWorkerAfter().toSeconds(), lock.trustsPeersLocks());
-        if (messages.isEmpty()) {
-            return List.of();
+        List<StepTask> claimed = new ArrayList<>();
+        // The current version first; older ones only while they have runs to finish.
+        for (String queue : servedQueues()) {
+            if (free <= 0) {
+                break;
+            }
+            List<QueueMessage> messages = pgflow.readMessages(queue, properties.readVisibilitySeconds(), free,
+                    properties.deadWorkerAfter().toSeconds(), lock.trustsPeersLocks());
+            free -= messages.size();
+            // First reads only: a retried message waited for its backoff on purpose.
+            messages.stream().filter(m -> m.readCount() == 1)
+                    .forEach(m -> dispatchLatency.record(Duration.ofNanos((long) (m.waitedMillis() * 1_000_000))));
+            List<Long> claimable = leaveStreamedTasksToTheirStreams(queue, returnWhatThisInstanceCannotRun(queue, messages, stepSlots));
+            if (!claimable.isEmpty()) {
+                claimed.addAll(start(queue, claimable));
+            }
         }
-        // First reads only: a retried message waited for its backoff on purpose.
-        messages.stream().filter(m -> m.readCount() == 1)
-                .forEach(m -> dispatchLatency.record(Duration.ofNanos((long) (m.waitedMillis() * 1_000_000))));
-        List<Long> claimable = leaveStreamedTasksToTheirStreams(messages);
-        return claimable.isEmpty() ? List.of() : start(claimable);
+        return claimed;
+    }
+
+    /** Free slots of each step this instance serves: its route's concurrency less its tasks in flight here. */
+    private Map<String, Integer> freeSlotsByStep() {
+        Map<String, Integer> free = new java.util.HashMap<>();
+        handlers.all().forEach((slug, handler) -> free.put(slug, handler.concurrency()));
+        inFlight.values().forEach(task -> free.computeIfPresent(task.stepSlug(), (slug, slots) -> slots - 1));
+        return free;
+    }
+
+    /**
+     * Messages of steps that no route here serves, or whose route runs as many tasks as it may, are made visible again
+     * at once for another worker (or this one, once a slot is free: a finished task wakes the claim).
+     */
+    private List<QueueMessage> returnWhatThisInstanceCannotRun(String queue, List<QueueMessage> messages, Map<String, Integer> stepSlots) {
+        List<QueueMessage> runnable = new ArrayList<>();
+        List<Long> returned = new ArrayList<>();
+        for (QueueMessage message : messages) {
+            int slots = stepSlots.getOrDefault(message.stepSlug(), 0);
+            if (slots > 0) {
+                stepSlots.put(message.stepSlug(), slots - 1);
+                runnable.add(message);
+            } else {
+                returned.add(message.msgId());
+            }
+        }
+        if (!returned.isEmpty()) {
+            pgflow.setVisibility(queue, returned, Collections.nCopies(returned.size(), 0));
+        }
+        return runnable;
     }
 
     /**
@@ -248,11 +336,11 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
      * event that says so arrives here, and another instance that read the message first has left it alone.
      */
     public synchronized List<StepTask> claimForStream(UUID runId, String stepSlug) {
-        if (!mayClaim() || !properties.streamedSteps().contains(stepSlug) || properties.concurrency() <= inFlight.size()) {
+        if (!mayClaim() || !handlers.isStreamed(stepSlug) || properties.concurrency() <= inFlight.size()
+                || freeSlotsByStep().getOrDefault(stepSlug, 0) <= 0) {
             return List.of();
         }
-        List<Long> message = pgflow.queuedMessage(runId, stepSlug);
-        return message.isEmpty() ? List.of() : start(message);
+        return pgflow.queuedMessage(runId, stepSlug).map(queued -> start(queued.flowSlug(), List.of(queued.msgId()))).orElse(List.of());
     }
 
     /** Peers hand back at once what a worker without its lock starts, so such a worker claims nothing. */
@@ -260,8 +348,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
         return registered && lock.isHeld();
     }
 
-    private List<StepTask> start(List<Long> msgIds) {
-        List<StepTask> tasks = pgflow.startTasks(flowSlug, msgIds, workerId, (int) properties.visibilityLease().toSeconds(),
+    private List<StepTask> start(String queue, List<Long> msgIds) {
+        List<StepTask> tasks = pgflow.startTasks(queue, msgIds, workerId, (int) properties.visibilityLease().toSeconds(),
                 VISIBILITY_MARGIN_SECONDS);
         tasks.forEach(task -> inFlight.put(task.msgId(), task));
         return tasks;
@@ -272,15 +360,18 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
      * runs whose stream another live instance holds are hidden for the handoff and left to that instance; the rest
      * are returned to claim. A stream's instance that died is not waited for: its runs' tasks run here.
      */
-    private List<Long> leaveStreamedTasksToTheirStreams(List<QueueMessage> messages) {
+    private List<Long> leaveStreamedTasksToTheirStreams(String queue, List<QueueMessage> messages) {
+        if (messages.isEmpty()) {
+            return List.of();
+        }
         List<Long> left = new ArrayList<>();
         List<Long> claimable = new ArrayList<>();
         for (QueueMessage message : messages) {
             boolean heldElsewhere = message.streamWorkerId() != null && !message.streamWorkerId().equals(workerId);
-            (heldElsewhere && properties.streamedSteps().contains(message.stepSlug()) ? left : claimable).add(message.msgId());
+            (heldElsewhere && handlers.isStreamed(message.stepSlug()) ? left : claimable).add(message.msgId());
         }
         if (!left.isEmpty()) {
-            pgflow.setVisibility(flowSlug, left, Collections.nCopies(left.size(), (int) properties.streamHandoff().toSeconds()));
+            pgflow.setVisibility(queue, left, Collections.nCopies(left.size(), (int) properties.streamHandoff().toSeconds()));
             tasksLeftToStreams.increment(left.size());
         }
         return claimable;
@@ -291,9 +382,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
         if (tasks.isEmpty()) {
             return;
         }
-        List<StepTask> running = List.copyOf(tasks);
-        pgflow.setVisibility(flowSlug, running.stream().map(StepTask::msgId).toList(),
-                running.stream().map(this::leaseSeconds).toList());
+        tasks.stream().collect(Collectors.groupingBy(StepTask::flowSlug)).forEach((queue, running) ->
+                pgflow.setVisibility(queue, running.stream().map(StepTask::msgId).toList(), running.stream().map(this::leaseSeconds).toList()));
     }
 
     private int leaseSeconds(StepTask task) {
@@ -346,7 +436,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
             return;
         }
         renewLeases(inFlight.values());
-        queueDepth.set(pgflow.queueLength(flowSlug));
+        queueDepth.set(servedQueues().stream().mapToLong(pgflow::queueLength).sum());
         Boolean deprecated = jdbc.queryForObject(
                 "update pgflow.workers set last_heartbeat_at = clock_timestamp() where worker_id = ? returning deprecated_at is not null",
                 Boolean.class, workerId);
@@ -361,9 +451,11 @@ public class PgflowWorker implements InitializingBean, DisposableBean, Applicati
      * locks are trusted only once this worker's own lock has been held a while (see {@link WorkerLock#trustsPeersLocks}).
      */
     void requeueStalledTasks() {
+        refreshOlderVersions();
         jdbc.query(REQUEUE_STALLED, rs -> {
             log.warn("Handed task {} of run {} back to pgflow: {}", rs.getString("step_slug"), rs.getString("run_id"), rs.getString("reason"));
-        }, STALLED_GRACE_SECONDS, workerId, lock.trustsPeersLocks(), flowSlug, workerId, properties.deadWorkerAfter().toSeconds());
+        }, STALLED_GRACE_SECONDS, workerId, lock.trustsPeersLocks(), String.join(",", servedQueues()), workerId,
+                properties.deadWorkerAfter().toSeconds());
     }
 
     /** Runs a job with a fixed delay; a failed run is logged and the next one comes as planned. */

@@ -29,21 +29,31 @@ public class PgflowWorkerRoutes extends RouteBuilder {
     private static final String FAIL_TASK = "direct:pgflow-fail-task";
     private static final int END_TASK_REDELIVERIES = 20;
 
+    private final WorkerProperties properties;
+    private final PgflowWorker worker;
+    private final StepInvoker invoker;
+
+    public PgflowWorkerRoutes(WorkerProperties properties, PgflowWorker worker, StepInvoker invoker) {
+        this.properties = properties;
+        this.worker = worker;
+        this.invoker = invoker;
+    }
+
     @Override
     public void configure() {
-        from("timer:pgflow-poll-fallback?delay=0&period={{gateway.worker.fallback-poll-interval}}")
+        from("timer:pgflow-poll-fallback?delay=0&period=" + properties.fallbackPollInterval().toMillis())
                 .routeId("pgflow-poll-fallback")
                 .to(WAKE_UP);
 
         from(WAKE_UP)
                 .routeId("pgflow-claim-tasks")
-                .bean(PgflowWorker.class, "claimTasks")
+                .bean(worker, "claimTasks")
                 .to(DISPATCH);
 
         from(CLAIM_FOR_STREAM)
                 .routeId("pgflow-claim-for-stream")
                 .filter(simple("${body.eventType} == 'step:started'"))
-                    .bean(PgflowWorker.class, "claimForStream(${body.runId}, ${body.stepSlug})")
+                    .bean(worker, "claimForStream(${body.runId}, ${body.stepSlug})")
                     .to(DISPATCH)
                 .end();
 
@@ -54,16 +64,16 @@ public class PgflowWorkerRoutes extends RouteBuilder {
                 .end();
 
         // Camel refuses more than 500 consumers unless told otherwise; the worker's concurrency is the operator's choice.
-        from(TASKS + "?concurrentConsumers={{gateway.worker.concurrency}}&limitConcurrentConsumers=false")
+        from(TASKS + "?concurrentConsumers=" + properties.concurrency() + "&limitConcurrentConsumers=false")
                 .routeId("pgflow-execute-task")
                 .setProperty("task", body())
                 .doTry()
-                    .bean(StepInvoker.class, "invoke")
+                    .bean(invoker, "invoke")
                     .to(COMPLETE_TASK)
                 .doCatch(Exception.class)
                     .to(FAIL_TASK)
                 .doFinally()
-                    .bean(PgflowWorker.class, "releaseSlot(${exchangeProperty.task})")
+                    .bean(worker, "releaseSlot(${exchangeProperty.task})")
                     .to(WAKE_UP)
                 .end();
 
@@ -72,12 +82,12 @@ public class PgflowWorkerRoutes extends RouteBuilder {
         from(COMPLETE_TASK)
                 .routeId("pgflow-complete-task")
                 .errorHandler(untilTheDatabaseAnswers())
-                .bean(PgflowWorker.class, "completeTask(${exchangeProperty.task}, ${body})");
+                .bean(worker, "completeTask(${exchangeProperty.task}, ${body})");
 
         from(FAIL_TASK)
                 .routeId("pgflow-fail-task")
                 .errorHandler(untilTheDatabaseAnswers())
-                .bean(PgflowWorker.class, "failTask(${exchangeProperty.task}, ${exception})");
+                .bean(worker, "failTask(${exchangeProperty.task}, ${exception})");
     }
 
     /**

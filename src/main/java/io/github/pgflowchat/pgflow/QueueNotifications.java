@@ -1,20 +1,23 @@
 package io.github.pgflowchat.pgflow;
 
 import org.apache.camel.ProducerTemplate;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.db.PgNotificationListener;
 
-/** Wakes the worker when the flow's queue gets messages (the trigger from the chat_pipeline flow migration). */
+/**
+ * Wakes the worker when the queue of one of the flow's versions gets messages (each version's installation puts a
+ * statement trigger on its queue). A version this worker did not serve yet (an older one a peer still starts) is served from now on.
+ */
 @Component
-class QueueNotifications {
+public class QueueNotifications {
 
     static final String CHANNEL = "pgmq_queue";
 
-    QueueNotifications(PgNotificationListener listener, ProducerTemplate producer, @Value("${gateway.flow-slug}") String flowSlug) {
+    public QueueNotifications(PgNotificationListener listener, ProducerTemplate producer, PgflowWorker worker) {
         listener.listen(CHANNEL, queue -> {
-            if (flowSlug.equals(queue)) {
+            if (worker.isVersionOfFlow(queue)) {
+                worker.serveOlderVersion(queue);
                 producer.sendBody(PgflowWorkerRoutes.WAKE_UP, null);
             }
         });

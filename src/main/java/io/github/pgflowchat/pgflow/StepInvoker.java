@@ -11,31 +11,27 @@ import java.util.concurrent.TimeoutException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.CamelContext;
-import org.apache.camel.ProducerTemplate;
 import org.springframework.stereotype.Component;
 
 /**
- * Runs a claimed task on its step route, {@code direct:step-<slug>}, and enforces the step's pgflow timeout,
- * which pgflow 0.8.1 itself never does: a handler still running at the deadline is interrupted and the task fails.
+ * Runs a claimed task on its step's handler (the {@code pgflow:<flow>/<step>} consumer of the route serving it) and
+ * enforces the step's pgflow timeout, which pgflow 0.8.1 itself never does: a handler still running at the deadline is
+ * interrupted and the task fails.
  */
 @Component
 public class StepInvoker {
 
-    public static final String RUN_ID = "pgflowRunId";
-    public static final String STEP_SLUG = "pgflowStepSlug";
-    public static final String ATTEMPT = "pgflowAttempt";
-    public static final String MAX_ATTEMPTS = "pgflowMaxAttempts";
     /** Run-input field holding step outputs to reuse, by step slug. */
     public static final String REUSE = "reuse";
 
-    private final ProducerTemplate producer;
+    private final StepHandlers handlers;
     private final ExecutorService executor;
     private final ObjectMapper json;
     private final Map<Long, Future<Object>> running = new ConcurrentHashMap<>();
     private volatile boolean stopped;
 
-    public StepInvoker(CamelContext camelContext, ProducerTemplate producer, ObjectMapper json) {
-        this.producer = producer;
+    public StepInvoker(CamelContext camelContext, StepHandlers handlers, ObjectMapper json) {
+        this.handlers = handlers;
         this.json = json;
         this.executor = camelContext.getExecutorServiceManager().newCachedThreadPool(this, "pgflow-step");
     }
@@ -46,9 +42,9 @@ public class StepInvoker {
         if (reused != null) {
             return reused;
         }
-        Map<String, Object> headers = Map.of(RUN_ID, task.runId(), STEP_SLUG, task.stepSlug(),
-                ATTEMPT, task.attempt(), MAX_ATTEMPTS, task.maxAttempts());
-        Future<Object> result = executor.submit(() -> producer.requestBodyAndHeaders("direct:step-" + task.stepSlug(), task.input(), headers));
+        StepHandler handler = handlers.find(task.stepSlug()).orElseThrow(() -> new IllegalStateException(
+                "no route consumes pgflow:" + task.flowSlug() + "/" + task.stepSlug() + " on this instance"));
+        Future<Object> result = executor.submit(() -> handler.handle(task));
         running.put(task.msgId(), result);
         // A task handed to this route after the instance began to shut down was handed back already: it must not start.
         if (stopped) {

@@ -8,7 +8,8 @@ import java.time.Duration;
 import java.util.Properties;
 import java.util.UUID;
 
-import com.zaxxer.hikari.HikariDataSource;
+import javax.sql.DataSource;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,14 +39,14 @@ final class WorkerLock implements AutoCloseable {
     /** A socket that stops answering fails the check after this long, rather than holding the checking thread. */
     private static final int SOCKET_TIMEOUT_SECONDS = 5;
 
-    private final HikariDataSource dataSource;
+    private final DataSource dataSource;
     private final UUID workerId;
     private Connection connection;
     private volatile boolean held;
     /** System.nanoTime() from which peers' free locks are believed: at once after registering, SETTLE after a loss. */
     private volatile long trustFromNanos;
 
-    WorkerLock(HikariDataSource dataSource, UUID workerId) {
+    WorkerLock(DataSource dataSource, UUID workerId) {
         this.dataSource = dataSource;
         this.workerId = workerId;
     }

@@ -1,12 +1,12 @@
 package io.github.pgflowchat.pgflow;
 
 import java.time.Duration;
-import java.util.List;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * @param concurrency            tasks this instance runs at once; it reads no more messages than it has free slots
+ * @param concurrency            tasks this instance runs at once, all steps together; it reads no more messages than
+ *                               it has free slots (each step's route may allow fewer: its {@code concurrency} option)
  * @param readVisibilitySeconds  how long a freshly read message stays hidden before its task's timeout is applied
  * @param fallbackPollInterval   polling period for retries whose delay has passed (new tasks arrive by NOTIFY)
  * @param heartbeatInterval      how often the worker row's last_heartbeat_at and the running tasks' leases are renewed
@@ -16,15 +16,13 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *                               (fail_task); the fallback for workers whose lock cannot tell (decision record 0012)
  * @param stalledSweepInterval   how often stalled tasks are looked for: bounds how long the tasks of an instance whose
  *                               lock came free wait
- * @param streamedSteps          steps whose tokens go to the run's chat stream: their task runs on the instance that
- *                               holds that stream while that instance is alive (docs/decisions/0007)
  * @param streamHandoff          how long another instance hides a streamed step's message it read, leaving the task
  *                               to the stream's instance
  */
 @ConfigurationProperties("gateway.worker")
 public record WorkerProperties(int concurrency, int readVisibilitySeconds, Duration fallbackPollInterval,
                                Duration heartbeatInterval, Duration visibilityLease, Duration deadWorkerAfter,
-                               Duration stalledSweepInterval, List<String> streamedSteps, Duration streamHandoff) {
+                               Duration stalledSweepInterval, Duration streamHandoff) {
 
     public WorkerProperties {
         if (concurrency < 1) {
@@ -33,7 +31,6 @@ public record WorkerProperties(int concurrency, int readVisibilitySeconds, Durat
         // Otherwise a live worker would lose its lease, or be taken for dead, between two heartbeats.
         requireTwoHeartbeats("visibility-lease", visibilityLease, heartbeatInterval);
         requireTwoHeartbeats("dead-worker-after", deadWorkerAfter, heartbeatInterval);
-        streamedSteps = streamedSteps == null ? List.of() : List.copyOf(streamedSteps);
         if (streamHandoff == null || streamHandoff.toSeconds() < 1) {
             throw new IllegalArgumentException("gateway.worker.stream-handoff must be at least 1s (pgmq hides messages by the second)");
         }

@@ -55,7 +55,7 @@ public class DataRetention implements SmartLifecycle {
     private final JdbcTemplate jdbc;
     private final RetentionProperties properties;
     private final Duration eventsRetention;
-    private final String archiveTable;
+    private final String flowSlug;
     private ScheduledExecutorService scheduler;
 
     public DataRetention(JdbcTemplate jdbc, RetentionProperties properties,
@@ -81,7 +81,7 @@ public class DataRetention implements SmartLifecycle {
         this.jdbc = jdbc;
         this.properties = properties;
         this.eventsRetention = eventsRetention;
-        this.archiveTable = "pgmq.a_" + flowSlug;
+        this.flowSlug = flowSlug;
     }
 
     /** One pruning, batch after batch until each kind has fewer old rows left than a batch. */
@@ -90,8 +90,12 @@ public class DataRetention implements SmartLifecycle {
         long archived = 0;
         if (!properties.runs().isZero()) {
             runs = deleteInBatches(DELETE_RUNS, properties.runs());
-            archived = deleteInBatches("delete from " + archiveTable + " where msg_id in (select msg_id from " + archiveTable
-                    + " where archived_at < now() - ?::interval limit ? for update skip locked)", properties.runs());
+            // Each version of the flow has its queue, and so its archive.
+            for (String version : flowVersions()) {
+                String archiveTable = "pgmq.a_" + version;
+                archived += deleteInBatches("delete from " + archiveTable + " where msg_id in (select msg_id from " + archiveTable
+                        + " where archived_at < now() - ?::interval limit ? for update skip locked)", properties.runs());
+            }
         }
         long workers = deleteInBatches(DELETE_WORKERS, properties.deadWorkers());
         long messages = Boolean.TRUE.equals(jdbc.queryForObject(STAND_IN_MESSAGES, Boolean.class))
@@ -100,6 +104,15 @@ public class DataRetention implements SmartLifecycle {
             log.info("Pruned {} finished run(s), {} archived queue message(s), {} dead worker row(s), {} broadcast(s)",
                     runs, archived, workers, messages);
         }
+    }
+
+    /** The flow's versions: its own slug and its slug with a shape hash; each name is a checked pgflow slug. */
+    private java.util.List<String> flowVersions() {
+        return jdbc.queryForList("""
+                select flow_slug from pgflow.flows
+                 where (flow_slug = ? or flow_slug ~ ('^' || ? || '_[0-9a-f]{8}$'))
+                   and to_regclass('pgmq.a_' || flow_slug) is not null
+                """, String.class, flowSlug, flowSlug);
     }
 
     private long deleteInBatches(String sql, Duration olderThan) {

@@ -40,7 +40,7 @@ final class PipelineTimestamps {
         }));
         for (String step : steps) {
             AdviceWith.adviceWith(camel, "step-" + step, route -> route.weaveAddFirst().process(exchange ->
-                    timestamps.handlerStarted.put(new Key(exchange.getIn().getHeader(StepInvoker.RUN_ID, UUID.class), step), System.nanoTime())));
+                    timestamps.handlerStarted.put(new Key(exchange.getIn().getHeader(io.github.pgflowchat.component.pgflow.PgflowConstants.RUN_ID, UUID.class), step), System.nanoTime())));
         }
         return timestamps;
     }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,6 +26,7 @@ import org.springframework.test.context.DynamicPropertySource;
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.chat.ChatStream;
 import io.github.pgflowchat.chat.ChatStreams;
+import io.github.pgflowchat.component.pgflow.PgflowConstants;
 import io.github.pgflowchat.db.PgNotificationListener;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.CompletedChat;
@@ -63,13 +65,17 @@ class NotifyEventPathTest {
     @Autowired
     CamelContext camel;
 
+    @Autowired
+    ChatStreams chatStreams;
+
     @Test
     void anEventWhoseDeliveryFailedIsOfferedAgain() throws Exception {
         AdviceWith.adviceWith(camel, "run-progress", route -> route.weaveAddFirst().process(exchange -> {
-            ChatStream stream = exchange.getIn().getHeader(ChatStreams.STREAM_HEADER, ChatStream.class);
-            RunEvent event = exchange.getIn().getBody(RunEvent.class);
-            if (FAILS_ONCE_CHAT.equals(stream.chatId()) && "step:completed".equals(event.eventType())
-                    && "search".equals(event.stepSlug()) && SEARCH_DELIVERY_FAILED.compareAndSet(false, true)) {
+            ChatStream stream = chatStreams.stream(exchange.getIn().getHeader(PgflowConstants.RUN_ID, UUID.class));
+            if (stream != null && FAILS_ONCE_CHAT.equals(stream.chatId())
+                    && "step:completed".equals(exchange.getIn().getHeader(PgflowConstants.EVENT_TYPE))
+                    && "search".equals(exchange.getIn().getHeader(PgflowConstants.STEP_SLUG))
+                    && SEARCH_DELIVERY_FAILED.compareAndSet(false, true)) {
                 throw new IllegalStateException("the first delivery of the search results fails");
             }
         }));

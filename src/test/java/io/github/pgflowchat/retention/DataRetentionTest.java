@@ -15,6 +15,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 import io.github.pgflowchat.Application;
+import io.github.pgflowchat.pgflow.PgflowWorker;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
 
@@ -44,6 +45,14 @@ class DataRetentionTest {
     @Autowired
     DataRetention retention;
 
+    @Autowired
+    PgflowWorker worker;
+
+    /** The queue archive of the flow version the chats run on. */
+    private String archive() {
+        return "pgmq.a_" + worker.currentVersion();
+    }
+
     /** The test prunes when it has set the rows up; a scheduled pruning in between would spoil the "before". */
     @BeforeEach
     void stopTheSchedule() {
@@ -61,7 +70,7 @@ class DataRetentionTest {
     private void age(UUID runId, String interval) {
         jdbc.update("update pgflow.runs set started_at = started_at - ?::interval, completed_at = completed_at - ?::interval,"
                 + " failed_at = failed_at - ?::interval where run_id = ?", interval, interval, interval, runId);
-        jdbc.update("update pgmq.a_chat_pipeline set archived_at = archived_at - ?::interval where message->>'run_id' = ?",
+        jdbc.update("update " + archive() + " set archived_at = archived_at - ?::interval where message->>'run_id' = ?",
                 interval, runId.toString());
         jdbc.update("update realtime.messages set inserted_at = inserted_at - ?::interval where topic = ?", interval, "pgflow:run:" + runId);
     }
@@ -72,7 +81,9 @@ class DataRetentionTest {
         return jdbc.queryForObject("select count(*) from " + table + " where " + column + " = ?", Integer.class, key);
     }
 
-    private static final List<String> RUN_TABLES = List.of("pgflow.runs", "pgflow.step_states", "pgflow.step_tasks", "pgmq.a_chat_pipeline");
+    private List<String> runTables() {
+        return List.of("pgflow.runs", "pgflow.step_states", "pgflow.step_tasks", archive());
+    }
 
     @Test
     void oldFinishedRunsTheirRowsOldBroadcastsAndDeadWorkersGoAndNothingElse() throws Exception {
@@ -103,7 +114,7 @@ class DataRetentionTest {
         jdbc.update("update pgflow.step_tasks set last_worker_id = ? where run_id = ?", deadWorker, recent);
 
         for (UUID run : List.of(oldCompleted, oldFailed, recent)) {
-            for (String table : RUN_TABLES) {
+            for (String table : runTables()) {
                 assertThat(count(table, run)).as("%s of run %s before", table, run).isPositive();
             }
         }
@@ -111,13 +122,13 @@ class DataRetentionTest {
         retention.prune();
 
         for (UUID old : List.of(oldCompleted, oldFailed)) {
-            for (String table : RUN_TABLES) {
+            for (String table : runTables()) {
                 assertThat(count(table, old)).as("%s of old run %s", table, old).isZero();
             }
             assertThat(count("realtime.messages", old)).isZero();
         }
         for (UUID kept : List.of(recent, agedButBroadcastsKept)) {
-            for (String table : RUN_TABLES) {
+            for (String table : runTables()) {
                 assertThat(count(table, kept)).as("%s of run %s", table, kept).isPositive();
             }
             assertThat(count("realtime.messages", kept)).as("broadcasts younger than EVENTS_RETENTION").isPositive();
