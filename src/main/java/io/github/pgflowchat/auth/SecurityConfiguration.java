@@ -118,8 +118,9 @@ class SecurityConfiguration {
                         .requestMatchers("/actuator", "/actuator/**").hasRole(auth.adminRole())
                         // Refused here, before the body is read: the corpus is shared by every user's answers.
                         .requestMatchers(HttpMethod.POST, DOCUMENTS).hasRole(documentsWriteRole)
-                        // The chat page and what it reads before sign-in: it asks for the token itself.
-                        .requestMatchers(HttpMethod.GET, "/", "/index.html", "/assets/**", "/api/config").permitAll()
+                        // The chat page and what it reads before sign-in: it asks for the token itself. The API's
+                        // OpenAPI document says what every operation needs, and holds nothing of any user.
+                        .requestMatchers(HttpMethod.GET, "/", "/index.html", "/assets/**", "/api/config", "/api/openapi.json").permitAll()
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(resource -> resource
                         .authenticationEntryPoint(jsonUnauthorized)

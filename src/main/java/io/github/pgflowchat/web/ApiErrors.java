@@ -2,7 +2,6 @@ package io.github.pgflowchat.web;
 
 import java.io.IOException;
 import java.sql.SQLException;
-import java.util.Map;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.servlet.http.HttpServletResponse;
@@ -32,7 +31,7 @@ public class ApiErrors {
         this.json = json;
     }
 
-    public Map<String, Object> toResponse(Exchange exchange) {
+    public ApiErrorBody toResponse(Exchange exchange) {
         Throwable failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         ApiException error = classify(failure);
         if (error.status() >= 500) {
@@ -47,7 +46,7 @@ public class ApiErrors {
         if (error.retryAfterSeconds() > 0) {
             in.setHeader("Retry-After", error.retryAfterSeconds());
         }
-        return body(error);
+        return ApiErrorBody.of(error);
     }
 
     /** Answers {@code error} on a response nothing has been written to yet. */
@@ -59,7 +58,7 @@ public class ApiErrors {
         if (error.retryAfterSeconds() > 0) {
             response.setHeader("Retry-After", Long.toString(error.retryAfterSeconds()));
         }
-        json.writeValue(response.getOutputStream(), body(error));
+        json.writeValue(response.getOutputStream(), ApiErrorBody.of(error));
     }
 
     /**
@@ -87,10 +86,6 @@ public class ApiErrors {
                         : new ApiException(status, known.name().toLowerCase(), known.getReasonPhrase() + ".");
             }
         };
-    }
-
-    private static Map<String, Object> body(ApiException error) {
-        return Map.of("error", Map.of("code", error.code(), "message", error.getMessage()));
     }
 
     static ApiException classify(Throwable failure) {

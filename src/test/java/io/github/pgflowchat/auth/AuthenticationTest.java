@@ -193,7 +193,7 @@ class AuthenticationTest {
     }
 
     @Test
-    void theChatPageAndItsSettingsNeedNoTokenWhileDocumentsDo() throws Exception {
+    void theChatPageItsSettingsAndTheApiDocumentNeedNoTokenWhileDocumentsDo() throws Exception {
         ChatClient anonymous = new ChatClient(port);
         ChatClient.TextResponse page = anonymous.getText("/");
         assertThat(page.status()).isEqualTo(200);
@@ -204,6 +204,9 @@ class AuthenticationTest {
         ChatClient.JsonResponse settings = anonymous.get("/api/config");
         assertThat(settings.status()).isEqualTo(200);
         assertThat(settings.body().path("authEnabled").asBoolean()).isTrue();
+        ChatClient.JsonResponse apiDocument = anonymous.get("/api/openapi.json");
+        assertThat(apiDocument.status()).isEqualTo(200);
+        assertThat(apiDocument.body().path("paths").has("/chat")).isTrue();
 
         long documentId = jdbc.queryForObject("select min(id) from public.documents", Long.class);
         assertThat(anonymous.get("/api/documents/" + documentId).status()).isEqualTo(401);
