@@ -220,6 +220,21 @@ public class PgflowSqlClient {
         return rows != null && rows > 0;
     }
 
+    /**
+     * The versions of a flow that have started runs, newest first: the flow's own slug (an unversioned flow, as the
+     * first chat_pipeline migration made) and every {@code <flow>_<8 hex>}. A worker serves these so runs in flight finish.
+     */
+    public List<String> versionsWithStartedRuns(String flow) {
+        return jdbc.queryForList("""
+                        select f.flow_slug
+                          from pgflow.flows f
+                         where (f.flow_slug = ? or f.flow_slug ~ ('^' || ? || '_[0-9a-f]{8}$'))
+                           and exists (select 1 from pgflow.runs r where r.flow_slug = f.flow_slug and r.status = 'started')
+                         order by f.created_at desc, f.flow_slug desc
+                        """,
+                String.class, flow, flow);
+    }
+
     /** Starts a run with a run id chosen by the caller, so the caller can subscribe to its events first. */
     public UUID startFlow(String flowSlug, JsonNode input, UUID runId) {
         return jdbc.queryForObject(

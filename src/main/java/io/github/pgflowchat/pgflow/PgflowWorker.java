@@ -107,7 +107,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final AtomicLong queueDepth = new AtomicLong();
     /** The version of the flow new runs start on: null until the flow's step routes are installed. */
     private volatile String currentVersion;
-    /** The flow's other versions that still have runs to finish, oldest first. */
+    /** The flow's versions that still have runs to finish, newest first (the current one is skipped where it is). */
     private volatile List<String> olderVersions = List.of();
     private final Timer dispatchLatency;
     private final Counter tasksLeftToStreams;
@@ -190,12 +190,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     /** Finds the flow's versions that have started runs; the sweep does this every time it runs. */
     void refreshOlderVersions() {
-        olderVersions = jdbc.queryForList("""
-                select f.flow_slug from pgflow.flows f
-                 where (f.flow_slug = ? or f.flow_slug ~ ('^' || ? || '_[0-9a-f]{8}$'))
-                   and exists (select 1 from pgflow.runs r where r.flow_slug = f.flow_slug and r.status = 'started')
-                 order by f.created_at
-                """, String.class, flowSlug, flowSlug);
+        olderVersions = List.copyOf(pgflow.versionsWithStartedRuns(flowSlug));
     }
 
     public int inFlight() {

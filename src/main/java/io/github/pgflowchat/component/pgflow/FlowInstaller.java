@@ -88,23 +88,6 @@ public final class FlowInstaller {
         return new FlowShape(FlowShape.baseFlowOf(versionSlug), steps);
     }
 
-    /**
-     * The versions of {@code flow} that have runs still started, newest first (by the flow's created_at): the
-     * unversioned flow of that slug and every {@code <flow>_<8 hex>}. A worker serves these so runs in flight finish.
-     */
-    public List<String> versionsWithStartedRuns(String flow) {
-        if (!FlowShape.isValidSlug(flow)) {
-            throw new IllegalArgumentException("not a pgflow flow slug: " + flow);
-        }
-        return jdbc.queryForList("""
-                        select f.flow_slug
-                          from pgflow.flows f
-                         where (f.flow_slug = ? or f.flow_slug ~ ('^' || ? || '_[0-9a-f]{8}$'))
-                           and exists (select 1 from pgflow.runs r where r.flow_slug = f.flow_slug and r.status = 'started')
-                         order by f.created_at desc, f.flow_slug desc
-                        """,
-                String.class, flow, flow);
-    }
 
     private boolean exists(String versionSlug) {
         return Boolean.TRUE.equals(jdbc.queryForObject(

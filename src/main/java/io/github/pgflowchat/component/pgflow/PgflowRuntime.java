@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
+import org.apache.camel.StartupListener;
 import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.EventNotifierSupport;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -70,7 +71,23 @@ final class PgflowRuntime {
         runEvents = new NotifyRunEventSource(jdbc, json, listener, followedRuns);
         wakeUps = camel.createProducerTemplate();
         new QueueNotifications(listener, wakeUps, worker);
-        camel.addRoutes(new PgflowWorkerRoutes(properties, worker, invoker));
+        // The worker's own routes: while Camel starts (a step consumer is starting now) routes added are not started,
+        // so they are added once Camel has started.
+        PgflowWorkerRoutes routes = new PgflowWorkerRoutes(properties, worker, invoker);
+        if (camel.isStarted()) {
+            camel.addRoutes(routes);
+        } else {
+            camel.addStartupListener(new StartupListener() {
+                @Override
+                public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+                }
+
+                @Override
+                public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) throws Exception {
+                    context.addRoutes(routes);
+                }
+            });
+        }
         // Before Camel stops the step routes: their tasks go back to pgflow at once, without using up an attempt.
         camel.getManagementStrategy().addEventNotifier(new EventNotifierSupport() {
             @Override

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -16,10 +15,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
-import org.flywaydb.core.Flyway;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,7 +26,8 @@ import org.postgresql.PGNotification;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DriverManagerDataSource;
 
-import io.github.pgflowchat.support.LocalPostgres;
+import io.github.pgflowchat.pgflow.PgflowSqlClient;
+import io.github.pgflowchat.support.OwnDatabase;
 
 /**
  * FlowInstaller and FlowCompiler on the PostgreSQL server of the tests, in a database of this class's own that every
@@ -40,34 +38,25 @@ import io.github.pgflowchat.support.LocalPostgres;
  */
 class FlowInstallerTest {
 
-    private static final Pattern DATABASE_IN_URL = Pattern.compile("(jdbc:postgresql://[^/]*/)([^?]*)(.*)");
-    private static final String DATABASE = databaseOf(LocalPostgres.URL) + "_flow_installer";
+    private static final String DATABASE = OwnDatabase.named("flow_installer");
+    private static final String LAST_MIGRATION_WITHOUT_A_VERSION = "20251202010000";
     /** Migrated once per class; each test's database is a copy of it. */
     private static final String TEMPLATE = DATABASE + "_template";
 
-    private final DriverManagerDataSource dataSource = dataSource(DATABASE);
+    private final DriverManagerDataSource dataSource = OwnDatabase.dataSource(DATABASE);
     private final JdbcTemplate jdbc = new JdbcTemplate(dataSource);
     private final FlowInstaller installer = new FlowInstaller(dataSource);
     private final FlowShape chatPipeline = FlowShapeTest.chatPipeline();
 
     @BeforeAll
     static void migratedTemplate() throws SQLException {
-        onServer("drop database if exists " + TEMPLATE + " with (force)", "create database " + TEMPLATE);
-        DriverManagerDataSource template = dataSource(TEMPLATE);
-        List<String> locations = new ArrayList<>(List.of("classpath:db/migration", "classpath:db/standins/realtime"));
-        if (!Boolean.TRUE.equals(new JdbcTemplate(template).queryForObject(
-                "select exists (select 1 from pg_available_extensions where name = 'pgmq')", Boolean.class))) {
-            locations.add("classpath:db/standins/pgmq");
-        }
-        Flyway.configure().dataSource(template)
-                .sqlMigrationPrefix("").sqlMigrationSeparator("_")
-                .locations(locations.toArray(String[]::new))
-                .load().migrate();
+        // Up to the last migration before the first compiled flow version: the versions are what these tests install.
+        OwnDatabase.migrated(TEMPLATE, LAST_MIGRATION_WITHOUT_A_VERSION);
     }
 
     @BeforeEach
     void freshlyMigratedDatabase() throws SQLException {
-        onServer("drop database if exists " + DATABASE + " with (force)", "create database " + DATABASE + " template " + TEMPLATE);
+        OwnDatabase.onServer("drop database if exists " + DATABASE + " with (force)", "create database " + DATABASE + " template " + TEMPLATE);
     }
 
     @Test
@@ -230,37 +219,17 @@ class FlowInstallerTest {
         }
         jdbc.update("update pgflow.flows set created_at = created_at + interval '1 second' where flow_slug = ?", longerAnswers.versionSlug());
 
-        assertThat(installer.versionsWithStartedRuns("chat_pipeline"))
+        assertThat(new PgflowSqlClient(jdbc, new ObjectMapper(), null).versionsWithStartedRuns("chat_pipeline"))
                 .containsExactly(longerAnswers.versionSlug(), chatPipeline.versionSlug(), "chat_pipeline");
     }
 
     @AfterAll
     static void dropDatabases() throws SQLException {
-        onServer("drop database if exists " + DATABASE + " with (force)", "drop database if exists " + TEMPLATE + " with (force)");
+        OwnDatabase.onServer("drop database if exists " + DATABASE + " with (force)", "drop database if exists " + TEMPLATE + " with (force)");
     }
 
-    private static DriverManagerDataSource dataSource(String database) {
-        return new DriverManagerDataSource(DATABASE_IN_URL.matcher(LocalPostgres.URL).replaceFirst("$1" + database + "$3"),
-                LocalPostgres.USER, LocalPostgres.PASSWORD);
-    }
 
-    private static void onServer(String... statements) throws SQLException {
-        try (Connection server = DriverManager.getConnection(LocalPostgres.URL, LocalPostgres.USER, LocalPostgres.PASSWORD);
-             Statement statement = server.createStatement()) {
-            for (String sql : statements) {
-                statement.execute(sql);
-            }
-        }
-    }
 
-    private static String databaseOf(String url) {
-        Matcher matcher = DATABASE_IN_URL.matcher(url);
-        if (!matcher.matches() || !matcher.group(2).matches("[a-z_][a-z0-9_]*")) {
-            throw new IllegalStateException("FlowInstallerTest names its database after the one in " + url
-                    + " and needs a plain lower-case name there");
-        }
-        return matcher.group(2);
-    }
 
     private void runScript(String sql) throws Exception {
         try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
