@@ -222,17 +222,20 @@ public class PgflowSqlClient {
 
     /**
      * The versions of a flow that have started runs, newest first: the flow's own slug (an unversioned flow, as the
-     * first chat_pipeline migration made) and every {@code <flow>_<8 hex>}. A worker serves these so runs in flight finish.
+     * first chat_pipeline migration made) and every {@code <flow>_<8 hex>}, created no later than {@code notAfter}
+     * (a version slug; null for no bound). A worker serves these so runs in flight finish.
      */
-    public List<String> versionsWithStartedRuns(String flow) {
+    public List<String> versionsWithStartedRuns(String flow, String notAfter) {
         return jdbc.queryForList("""
                         select f.flow_slug
                           from pgflow.flows f
                          where (f.flow_slug = ? or f.flow_slug ~ ('^' || ? || '_[0-9a-f]{8}$'))
                            and exists (select 1 from pgflow.runs r where r.flow_slug = f.flow_slug and r.status = 'started')
+                           and (?::text is null
+                                or f.created_at <= (select c.created_at from pgflow.flows c where c.flow_slug = ?::text))
                          order by f.created_at desc, f.flow_slug desc
                         """,
-                String.class, flow, flow);
+                String.class, flow, flow, notAfter, notAfter);
     }
 
     /** Starts a run with a run id chosen by the caller, so the caller can subscribe to its events first. */

@@ -155,6 +155,11 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
             log.info("pgflow worker {} serves {} as the current version of flow {}", workerId, versionSlug, flowSlug);
         }
         currentVersion = versionSlug;
+        try {
+            refreshOlderVersions();
+        } catch (RuntimeException e) {
+            log.warn("Could not read the versions of flow {} with runs to finish (the next sweep will): {}", flowSlug, e.getMessage());
+        }
     }
 
     public String currentVersion() {
@@ -178,19 +183,23 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
                 && queue.length() == flowSlug.length() + 9;
     }
 
-    /** A version with runs to finish (its queue just got a message): its queue is read too, until it has none. */
-    public void serveOlderVersion(String versionSlug) {
-        List<String> versions = olderVersions;
-        if (isVersionOfFlow(versionSlug) && !versions.contains(versionSlug) && !versionSlug.equals(currentVersion)) {
-            List<String> more = new ArrayList<>(versions);
-            more.add(versionSlug);
-            olderVersions = List.copyOf(more);
+    /**
+     * A queue of the flow got messages: if it is a version this worker does not serve yet, the versions it serves are
+     * read again (it serves it from now on if it has started runs and is not newer than the current version).
+     */
+    public void queueNotified(String queue) {
+        if (isVersionOfFlow(queue) && !queue.equals(currentVersion) && !olderVersions.contains(queue)) {
+            refreshOlderVersions();
         }
     }
 
-    /** Finds the flow's versions that have started runs; the sweep does this every time it runs. */
-    void refreshOlderVersions() {
-        olderVersions = List.copyOf(pgflow.versionsWithStartedRuns(flowSlug));
+    /**
+     * Finds the flow's versions that have started runs and were created no later than the current one; the sweep does
+     * this every time it runs. A newer version belongs to a newer deployment, whose routes this instance does not
+     * have: it leaves those runs to the instances that do.
+     */
+    synchronized void refreshOlderVersions() {
+        olderVersions = List.copyOf(pgflow.versionsWithStartedRuns(flowSlug, currentVersion));
     }
 
     public int inFlight() {

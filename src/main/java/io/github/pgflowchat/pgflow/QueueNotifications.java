@@ -17,7 +17,7 @@ public class QueueNotifications {
     public QueueNotifications(PgNotificationListener listener, ProducerTemplate producer, PgflowWorker worker) {
         listener.listen(CHANNEL, queue -> {
             if (worker.isVersionOfFlow(queue)) {
-                worker.serveOlderVersion(queue);
+                worker.queueNotified(queue);
                 producer.sendBody(PgflowWorkerRoutes.WAKE_UP, null);
             }
         });

@@ -219,8 +219,11 @@ class FlowInstallerTest {
         }
         jdbc.update("update pgflow.flows set created_at = created_at + interval '1 second' where flow_slug = ?", longerAnswers.versionSlug());
 
-        assertThat(new PgflowSqlClient(jdbc, new ObjectMapper(), null).versionsWithStartedRuns("chat_pipeline"))
+        assertThat(new PgflowSqlClient(jdbc, new ObjectMapper(), null).versionsWithStartedRuns("chat_pipeline", null))
                 .containsExactly(longerAnswers.versionSlug(), chatPipeline.versionSlug(), "chat_pipeline");
+        // A worker whose current version is chatPipeline leaves the newer longerAnswers to the instances that declare it.
+        assertThat(new PgflowSqlClient(jdbc, new ObjectMapper(), null).versionsWithStartedRuns("chat_pipeline", chatPipeline.versionSlug()))
+                .containsExactly(chatPipeline.versionSlug(), "chat_pipeline");
     }
 
     @AfterAll
