@@ -27,7 +27,7 @@ class LlmConfiguration {
     private static final Logger log = LoggerFactory.getLogger(LlmConfiguration.class);
     private static final String DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
-    /** The reply Prompts.ANALYSIS_SYSTEM asks for; strict schemas need every property required and no others. */
+    /** The reply the analysis prompt (prompts/analyze-system.txt) asks for; strict schemas need every property required and no others. */
     private static final ResponseFormat ANALYSIS_SCHEMA = ResponseFormat.builder()
             .type(ResponseFormatType.JSON)
             .jsonSchema(JsonSchema.builder()

@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.regex.Matcher;
@@ -29,9 +30,10 @@ import dev.langchain4j.model.chat.response.StreamingHandle;
 import dev.langchain4j.model.output.FinishReason;
 
 /**
- * The offline built-in models, used when no LLM is configured. They are not generative: they read the same prompts a
- * real model gets ({@link Prompts}) and answer deterministically — the analysis by simple rules, the answer by
- * quoting the source sentences that share the most terms with the question, each cited with its source number.
+ * The offline built-in models, used when no LLM is configured. They are not generative: they read the question and the
+ * sources of the prompt a real model gets ({@link Prompts}) and answer deterministically — the analysis by simple
+ * rules, the answer by quoting the source sentences that share the most terms with the question, each cited with its
+ * source number.
  */
 public final class OfflineModels {
 
@@ -68,13 +70,22 @@ public final class OfflineModels {
         return term.length() > 5 ? term.substring(0, 5) : term;
     }
 
-    private static String lastUserText(List<ChatMessage> messages) {
+    /** The last user message is the prompt; the earlier ones are the conversation's history. */
+    private static Optional<UserMessage> prompt(List<ChatMessage> messages) {
         for (int i = messages.size() - 1; i >= 0; i--) {
             if (messages.get(i) instanceof UserMessage user) {
-                return user.singleText();
+                return Optional.of(user);
             }
         }
-        return "";
+        return Optional.empty();
+    }
+
+    private static String question(List<ChatMessage> messages) {
+        return prompt(messages).map(Prompts::question).orElse("");
+    }
+
+    private static List<Prompts.Source> sources(List<ChatMessage> messages) {
+        return prompt(messages).map(Prompts::sources).orElse(List.of());
     }
 
     static String intent(String question) {
@@ -97,16 +108,15 @@ public final class OfflineModels {
         return "other";
     }
 
-    /** Rule-based analysis returning the JSON object {@link Prompts#ANALYSIS_SYSTEM} asks for. */
+    /** Rule-based analysis returning the JSON object the analysis prompt ({@link Prompts#analysisSystem()}) asks for. */
     static final class Analysis implements ChatModel {
 
         private final ObjectMapper json = new ObjectMapper();
 
         @Override
         public ChatResponse doChat(ChatRequest request) {
-            String message = lastUserText(request.messages());
-            String question = Prompts.question(message);
-            List<Prompts.Source> sources = Prompts.sources(message);
+            String question = question(request.messages());
+            List<Prompts.Source> sources = sources(request.messages());
             double best = sources.stream().mapToDouble(Prompts.Source::score).max().orElse(0);
             List<Integer> useful = sources.stream()
                     .filter(s -> s.score() > 0 && s.score() >= best * 0.25)
@@ -146,8 +156,7 @@ public final class OfflineModels {
 
         @Override
         public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
-            String message = lastUserText(request.messages());
-            String answer = compose(Prompts.question(message), Prompts.sources(message));
+            String answer = compose(question(request.messages()), sources(request.messages()));
             Cancellation cancellation = new Cancellation();
             PartialResponseContext context = new PartialResponseContext(cancellation);
             try {

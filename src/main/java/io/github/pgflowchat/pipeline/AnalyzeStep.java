@@ -11,8 +11,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.langchain4j.data.message.ChatMessage;
-import dev.langchain4j.data.message.SystemMessage;
-import dev.langchain4j.data.message.UserMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -34,17 +32,19 @@ public class AnalyzeStep {
 
     private final ObjectMapper json;
     private final ModelInfo model;
+    private final Prompts prompts;
 
-    public AnalyzeStep(ObjectMapper json, ModelInfo model) {
+    public AnalyzeStep(ObjectMapper json, ModelInfo model, Prompts prompts) {
         this.json = json;
         this.model = model;
+        this.prompts = prompts;
     }
 
     /** A mutable list: camel-langchain4j-chat rewrites the messages in place. */
     public List<ChatMessage> prompt(JsonNode input) {
         String question = input.path("run").path("question").asText();
-        return new ArrayList<>(List.of(SystemMessage.from(Prompts.ANALYSIS_SYSTEM),
-                UserMessage.from(Prompts.userMessage(question, SearchResults.asSources(input.path("search"), r -> r.path("snippet").asText())))));
+        return new ArrayList<>(List.of(prompts.analysisSystem(),
+                prompts.analysisUser(question, SearchResults.asSources(input.path("search"), r -> r.path("snippet").asText()))));
     }
 
     /**

@@ -21,7 +21,6 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
-import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
@@ -57,14 +56,17 @@ public class RespondStep {
     private final StreamingChatModel answerModel;
     private final ChatStreams chatStreams;
     private final ModelInfo model;
+    private final Prompts prompts;
     private final Timer timeToFirstToken;
     private final DistributionSummary tokensPerSecond;
     private final Map<UUID, StringBuffer> answersInProgress = new ConcurrentHashMap<>();
 
-    public RespondStep(StreamingChatModel answerModel, ChatStreams chatStreams, ModelInfo model, MeterRegistry meters) {
+    public RespondStep(StreamingChatModel answerModel, ChatStreams chatStreams, ModelInfo model, Prompts prompts,
+            MeterRegistry meters) {
         this.answerModel = answerModel;
         this.chatStreams = chatStreams;
         this.model = model;
+        this.prompts = prompts;
         this.timeToFirstToken = Timer.builder("gateway.chat.time.to.first.token")
                 .description("From POST /api/chat to the answer's first token on the stream (streams held here)")
                 .publishPercentiles(0.5, 0.99)
@@ -180,9 +182,9 @@ public class RespondStep {
         return picked.isEmpty() ? all : picked;
     }
 
-    private static List<ChatMessage> messages(JsonNode input, List<Prompts.Source> sources) {
+    private List<ChatMessage> messages(JsonNode input, List<Prompts.Source> sources) {
         List<ChatMessage> messages = new ArrayList<>();
-        messages.add(SystemMessage.from(Prompts.ANSWER_SYSTEM));
+        messages.add(prompts.answerSystem());
         for (JsonNode turn : input.path("run").path("history")) {
             String text = turn.path("text").asText();
             switch (turn.path("role").asText()) {
@@ -191,7 +193,7 @@ public class RespondStep {
                 default -> { }
             }
         }
-        messages.add(UserMessage.from(Prompts.userMessage(input.path("run").path("question").asText(), sources)));
+        messages.add(prompts.answerUser(input.path("run").path("question").asText(), sources));
         return messages;
     }
 

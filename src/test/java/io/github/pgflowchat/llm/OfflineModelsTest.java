@@ -9,8 +9,6 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.langchain4j.data.message.SystemMessage;
-import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.PartialResponse;
@@ -20,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 class OfflineModelsTest {
 
+    private static final Prompts PROMPTS = Prompts.bundled();
     private static final String QUESTION = "How do I run the tests?";
     private static final List<Prompts.Source> SOURCES = List.of(
             new Prompts.Source(4, "Quick start", "README.md", 0.6,
@@ -106,7 +105,7 @@ class OfflineModelsTest {
                 new Prompts.Source(3, "Testing", "docs/testing.md", 0.3, "The tests need PostgreSQL."),
                 new Prompts.Source(4, "Layout", "docs/layout.md", 0.2, "Tests live under src/test."));
         ChatRequest request = ChatRequest.builder()
-                .messages(SystemMessage.from(Prompts.ANALYSIS_SYSTEM), UserMessage.from(Prompts.userMessage(QUESTION, sources)))
+                .messages(PROMPTS.analysisSystem(), PROMPTS.analysisUser(QUESTION, sources))
                 .build();
 
         ChatResponse response = new OfflineModels.Analysis().chat(request);
@@ -121,7 +120,7 @@ class OfflineModelsTest {
     @Test
     void analysisWithoutSourcesSaysNoDocumentMatches() throws Exception {
         ChatRequest request = ChatRequest.builder()
-                .messages(UserMessage.from(Prompts.userMessage(QUESTION, List.of())))
+                .messages(PROMPTS.analysisUser(QUESTION, List.of()))
                 .build();
 
         JsonNode analysis = new ObjectMapper().readTree(new OfflineModels.Analysis().chat(request).aiMessage().text());
@@ -133,7 +132,7 @@ class OfflineModelsTest {
 
     private static ChatRequest answerRequest() {
         return ChatRequest.builder()
-                .messages(SystemMessage.from(Prompts.ANSWER_SYSTEM), UserMessage.from(Prompts.userMessage(QUESTION, SOURCES)))
+                .messages(PROMPTS.answerSystem(), PROMPTS.answerUser(QUESTION, SOURCES))
                 .build();
     }
 

@@ -49,6 +49,9 @@ class OpenAiCompatibleProviderTest {
     @Autowired
     JdbcTemplate jdbc;
 
+    @Autowired
+    Prompts prompts;
+
     @Test
     void answerTokensFromTheProviderStreamToTheClientAndTheAnswerIsStored() throws Exception {
         ChatClient client = new ChatClient(port);
@@ -74,14 +77,16 @@ class OpenAiCompatibleProviderTest {
         assertThat(OPENAI.authorizations()).containsOnly("Bearer test-key");
         JsonNode analysisRequest = OPENAI.requests().get(requestsBefore);
         assertThat(analysisRequest.path("stream").asBoolean(false)).isFalse();
-        assertThat(analysisRequest.path("messages").get(0).path("content").asText()).isEqualTo(Prompts.ANALYSIS_SYSTEM);
+        assertThat(analysisRequest.path("messages").get(0).path("content").asText()).isEqualTo(prompts.analysisSystem().text());
         JsonNode answerRequest = OPENAI.requests().get(requestsBefore + 1);
         assertThat(answerRequest.path("stream").asBoolean()).isTrue();
         assertThat(answerRequest.path("model").asText()).isEqualTo("mock-model");
         JsonNode messages = answerRequest.path("messages");
-        assertThat(messages.get(0).path("content").asText()).isEqualTo(Prompts.ANSWER_SYSTEM);
+        assertThat(messages.get(0).path("content").asText()).isEqualTo(prompts.answerSystem().text());
         assertThat(messages.get(messages.size() - 1).path("content").asText())
                 .startsWith("Question:\nHow do I run the tests?\n\nSources:\n[1] ");
+        assertThat(answerRequest.toString()).as("the question and sources carried for the offline model stay out of the request")
+                .doesNotContain("gateway.prompt");
     }
 
     @Test

@@ -10,11 +10,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import io.github.pgflowchat.llm.ModelInfo;
+import io.github.pgflowchat.llm.Prompts;
 
 class AnalyzeStepTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final AnalyzeStep step = new AnalyzeStep(JSON, new ModelInfo("openai-compatible", "answerer", "analyser"));
+    private final AnalyzeStep step = new AnalyzeStep(JSON, new ModelInfo("openai-compatible", "answerer", "analyser"),
+            Prompts.bundled());
 
     private static JsonNode input() throws Exception {
         return JSON.readTree("{\"run\":{\"question\":\"q\"},\"search\":{\"results\":[{\"rank\":1},{\"rank\":2}]}}");
