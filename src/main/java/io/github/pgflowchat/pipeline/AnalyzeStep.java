@@ -40,11 +40,15 @@ public class AnalyzeStep {
         this.prompts = prompts;
     }
 
-    /** A mutable list: camel-langchain4j-chat rewrites the messages in place. */
-    public List<ChatMessage> prompt(JsonNode input) {
-        String question = input.path("run").path("question").asText();
+    /**
+     * The prompt from the run's input and the ranked results the analysis reads ({@code {"query", "results"}}, as the
+     * search step writes them; the route says which dependency's output they are). A mutable list:
+     * camel-langchain4j-chat rewrites the messages in place.
+     */
+    public List<ChatMessage> prompt(JsonNode run, JsonNode results) {
+        String question = run.path("question").asText();
         return new ArrayList<>(List.of(prompts.analysisSystem(),
-                prompts.analysisUser(question, SearchResults.asSources(input.path("search"), r -> r.path("snippet").asText()))));
+                prompts.analysisUser(question, SearchResults.asSources(results, r -> r.path("snippet").asText()))));
     }
 
     /**
@@ -52,14 +56,14 @@ public class AnalyzeStep {
      * worth a retry, which would most likely get prose again: it becomes a degraded analysis whose summary is the
      * reply, with no key terms and no choice of sources, so the answer uses all of them.
      */
-    public Map<String, Object> output(String reply, JsonNode input) {
+    public Map<String, Object> output(String reply, JsonNode results) {
         Optional<JsonNode> parsed = readObject(reply);
         if (parsed.isEmpty()) {
             log.warn("The analysis model {} did not reply with a JSON object; its reply becomes the summary: {}",
                     model.describeAnalysis(), LogSafe.prefix(reply));
         }
         JsonNode analysis = parsed.orElse(MissingNode.getInstance());
-        int resultCount = input.path("search").path("results").size();
+        int resultCount = results.path("results").size();
         List<Integer> sources = new ArrayList<>();
         for (JsonNode number : analysis.path("sources")) {
             if (number.canConvertToInt() && number.asInt() >= 1 && number.asInt() <= resultCount && !sources.contains(number.asInt())) {

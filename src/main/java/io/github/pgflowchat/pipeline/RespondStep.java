@@ -76,8 +76,13 @@ public class RespondStep {
                 .register(meters);
     }
 
-    public Map<String, Object> respond(JsonNode input, UUID runId, int attempt) throws Exception {
-        List<Prompts.Source> sources = chosenSources(input);
+    /**
+     * Streams the answer to the run's question from the run's input ({@code run}), the ranked results it draws on
+     * ({@code {"query", "results"}}) and the analysis ({@code sources}: the result numbers to use); the route says
+     * which dependencies' outputs these are.
+     */
+    public Map<String, Object> respond(JsonNode run, JsonNode results, JsonNode analysis, UUID runId, int attempt) throws Exception {
+        List<Prompts.Source> sources = chosenSources(results, analysis);
         Optional<ChatStream> stream = chatStreams.find(runId);
         if (stream.isPresent()) {
             stream.get().awaitStepStarted(STEP, EVENTS_GRACE);
@@ -99,7 +104,7 @@ public class RespondStep {
             Optional.ofNullable(handle.get()).ifPresent(StreamingHandle::cancel);
             done.completeExceptionally(new StepCancelledException(s.cancelReason()));
         }));
-        answerModel.chat(ChatRequest.builder().messages(messages(input, sources)).build(), new StreamingChatResponseHandler() {
+        answerModel.chat(ChatRequest.builder().messages(messages(run, sources)).build(), new StreamingChatResponseHandler() {
             @Override
             public void onPartialResponse(PartialResponse partial, PartialResponseContext context) {
                 handle.set(context.streamingHandle());
@@ -174,18 +179,18 @@ public class RespondStep {
     }
 
     /** The sources the analysis picked, with their full text; all results if it picked none from a non-empty set. */
-    private static List<Prompts.Source> chosenSources(JsonNode input) {
+    private static List<Prompts.Source> chosenSources(JsonNode results, JsonNode analysis) {
         Set<Integer> chosen = new LinkedHashSet<>();
-        input.path("analyze").path("sources").forEach(n -> chosen.add(n.asInt()));
-        List<Prompts.Source> all = SearchResults.asSources(input.path("search"), r -> r.path("content").asText());
+        analysis.path("sources").forEach(n -> chosen.add(n.asInt()));
+        List<Prompts.Source> all = SearchResults.asSources(results, r -> r.path("content").asText());
         List<Prompts.Source> picked = all.stream().filter(s -> chosen.contains(s.number())).toList();
         return picked.isEmpty() ? all : picked;
     }
 
-    private List<ChatMessage> messages(JsonNode input, List<Prompts.Source> sources) {
+    private List<ChatMessage> messages(JsonNode run, List<Prompts.Source> sources) {
         List<ChatMessage> messages = new ArrayList<>();
         messages.add(prompts.answerSystem());
-        for (JsonNode turn : input.path("run").path("history")) {
+        for (JsonNode turn : run.path("history")) {
             String text = turn.path("text").asText();
             switch (turn.path("role").asText()) {
                 case "user" -> messages.add(UserMessage.from(text));
@@ -193,7 +198,7 @@ public class RespondStep {
                 default -> { }
             }
         }
-        messages.add(prompts.answerUser(input.path("run").path("question").asText(), sources));
+        messages.add(prompts.answerUser(run.path("question").asText(), sources));
         return messages;
     }
 

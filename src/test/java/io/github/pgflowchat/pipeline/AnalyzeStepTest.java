@@ -19,7 +19,7 @@ class AnalyzeStepTest {
             Prompts.bundled());
 
     private static JsonNode input() throws Exception {
-        return JSON.readTree("{\"run\":{\"question\":\"q\"},\"search\":{\"results\":[{\"rank\":1},{\"rank\":2}]}}");
+        return JSON.readTree("{\"query\":\"q\",\"results\":[{\"rank\":1},{\"rank\":2}]}");
     }
 
     @Test
