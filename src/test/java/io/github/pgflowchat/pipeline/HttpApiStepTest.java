@@ -22,7 +22,6 @@ import org.springframework.test.context.DynamicPropertySource;
 
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.support.ChatClient;
-import io.github.pgflowchat.support.LocalPostgres;
 import io.github.pgflowchat.support.OwnDatabase;
 
 /**
@@ -44,10 +43,7 @@ class HttpApiStepTest {
 
     @DynamicPropertySource
     static void ownDatabaseAndTheApi(DynamicPropertyRegistry registry) throws SQLException, IOException {
-        OwnDatabase.onServer("drop database if exists " + DATABASE + " with (force)", "create database " + DATABASE);
-        registry.add("spring.datasource.url", () -> OwnDatabase.url(DATABASE));
-        registry.add("spring.datasource.username", () -> LocalPostgres.USER);
-        registry.add("spring.datasource.password", () -> LocalPostgres.PASSWORD);
+        OwnDatabase.emptyFor(registry, DATABASE);
         API.start();
         registry.add("webhook.url", () -> "http://127.0.0.1:" + API.getPort() + "/answers");
     }

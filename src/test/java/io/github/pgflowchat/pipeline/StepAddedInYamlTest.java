@@ -22,7 +22,6 @@ import org.springframework.test.context.DynamicPropertySource;
 import io.github.pgflowchat.Application;
 import io.github.pgflowchat.component.pgflow.PgflowComponent;
 import io.github.pgflowchat.support.ChatClient;
-import io.github.pgflowchat.support.LocalPostgres;
 import io.github.pgflowchat.support.OwnDatabase;
 
 /**
@@ -48,10 +47,7 @@ class StepAddedInYamlTest {
 
     @DynamicPropertySource
     static void ownDatabase(DynamicPropertyRegistry registry) throws SQLException {
-        OwnDatabase.onServer("drop database if exists " + DATABASE + " with (force)", "create database " + DATABASE);
-        registry.add("spring.datasource.url", () -> OwnDatabase.url(DATABASE));
-        registry.add("spring.datasource.username", () -> LocalPostgres.USER);
-        registry.add("spring.datasource.password", () -> LocalPostgres.PASSWORD);
+        OwnDatabase.emptyFor(registry, DATABASE);
     }
 
     @LocalServerPort

@@ -50,6 +50,17 @@ class BrokenRouteFileTest {
     }
 
     @Test
+    void aPgflowStepDependingOnAStepNoRouteDeclaresNamesTheStepsAndTheirFiles(CapturedOutput output) {
+        startWithRoutesOf("pgflow-unknown-dependency");
+
+        // The component's own message says it all (the failure analyzer leaves it as Camel reports it).
+        assertThat(output.getAll())
+                .containsPattern("The step routes of flow 'broken_flow' \\(route broken-summary in \\S*broken-routes/"
+                        + "pgflow-unknown-dependency/steps.yaml, route broken-search in \\S*steps.yaml\\) do not make a pgflow flow")
+                .contains("step summary: depends on \"serach\", which is not a step of this flow");
+    }
+
+    @Test
     void theBundledRoutesAreFoundByTheirIds() {
         RouteFiles files = new RouteFiles("classpath:routes/*.yaml");
 

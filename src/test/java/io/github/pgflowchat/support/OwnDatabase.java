@@ -13,6 +13,7 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DriverManagerDataSource;
+import org.springframework.test.context.DynamicPropertyRegistry;
 
 /**
  * A database of a test class's own on the tests' PostgreSQL server, named after the shared one plus a suffix, migrated
@@ -72,6 +73,14 @@ public final class OwnDatabase {
         }
         flyway.load().migrate();
         return dataSource;
+    }
+
+    /** A Spring test context's database: created empty (the context migrates it), its URL and credentials registered. */
+    public static void emptyFor(DynamicPropertyRegistry registry, String database) throws SQLException {
+        onServer("drop database if exists " + database + " with (force)", "create database " + database);
+        registry.add("spring.datasource.url", () -> url(database));
+        registry.add("spring.datasource.username", () -> LocalPostgres.USER);
+        registry.add("spring.datasource.password", () -> LocalPostgres.PASSWORD);
     }
 
     public static void drop(String... databases) throws SQLException {

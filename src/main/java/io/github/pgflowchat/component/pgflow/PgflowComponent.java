@@ -129,7 +129,6 @@ public class PgflowComponent extends DefaultComponent {
      * runs (decision record 0016).
      */
     synchronized FlowShape install(String flow) throws Exception {
-        PgflowRuntime serving = runtime(flow);
         List<Route> routes = new ArrayList<>();
         List<StepShape> steps = new ArrayList<>();
         for (Route route : getCamelContext().getRoutes()) {
@@ -146,6 +145,7 @@ public class PgflowComponent extends DefaultComponent {
             throw new IllegalArgumentException("The step routes of flow '" + flow + "' (" + describe(routes)
                     + ") do not make a pgflow flow: " + e.getMessage(), e);
         }
+        PgflowRuntime serving = runtime(flow);
         FlowShape current = installed.get(flow);
         if (current == null || !current.versionSlug().equals(shape.versionSlug())) {
             installer.install(shape);

@@ -31,8 +31,8 @@ public class PgflowStepConsumer extends DefaultConsumer implements StepHandler {
     protected void doStart() throws Exception {
         super.doStart();
         PgflowComponent component = getEndpoint().getComponent();
-        handlers = component.runtime(getEndpoint().getFlow()).stepHandlers();
         component.install(getEndpoint().getFlow());
+        handlers = component.runtime(getEndpoint().getFlow()).stepHandlers();
         handlers.register(getEndpoint().getStep(), this);
     }
 
