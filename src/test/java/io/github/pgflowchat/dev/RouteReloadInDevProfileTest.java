@@ -25,6 +25,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 import io.github.pgflowchat.Application;
+import io.github.pgflowchat.component.pgflow.PgflowComponent;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.CompletedChat;
 import io.github.pgflowchat.support.EmbeddedPostgresDirectory;
@@ -66,28 +67,48 @@ class RouteReloadInDevProfileTest {
     @Test
     void aSavedRouteFileIsLoadedAgainWhileTheServiceRuns() throws Exception {
         ChatClient client = new ChatClient(port);
-        assertThat(client.get("/api/config").headers()).doesNotContainKey("x-route-edited");
+        assertThat(client.postChat(ChatClient.chatBody("chat-before-reload", "How do I run the tests?")).headers())
+                .doesNotContainKey("x-route-edited");
         List<String> routeIds = camel.getRoutes().stream().map(Route::getId).sorted().toList();
 
-        Path page = routes.resolve("page.yaml");
-        String lastStep = "            constant: no-store\n";
-        String edited = Files.readString(page).replace(lastStep, lastStep
+        // sse.yaml's route is called by the chat routes (the REST DSL's operations are folded into theirs, see README).
+        Path sse = routes.resolve("sse.yaml");
+        String lastStep = "            constant: \"no\"\n";
+        String edited = Files.readString(sse).replace(lastStep, lastStep
                 + "        - setHeader:\n"
                 + "            name: X-Route-Edited\n"
                 + "            constant: \"yes\"\n");
-        assertThat(edited).as("the edit applies to page.yaml as it is").contains("X-Route-Edited");
-        Files.writeString(page, edited);
+        assertThat(edited).as("the edit applies to sse.yaml as it is").contains("X-Route-Edited");
+        Files.writeString(sse, edited);
 
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
-                assertThat(client.get("/api/config").headers().get("x-route-edited")).containsExactly("yes"));
-        ChatClient.JsonResponse config = client.get("/api/config");
-        assertThat(config.status()).isEqualTo(200);
-        assertThat(config.body().path("authEnabled").asBoolean(true)).as("the route still answers as before").isFalse();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                assertThat(client.postChat(ChatClient.chatBody("chat-during-reload", "How do I run the tests?"))
+                        .headers().get("x-route-edited")).containsExactly("yes"));
         assertThat(camel.getRoutes().stream().map(Route::getId).sorted().toList())
                 .as("the routes of the other files and the Java routes are all still there").isEqualTo(routeIds);
         assertThat(camel.getRoutes()).allSatisfy(route ->
                 assertThat(camel.getRouteController().getRouteStatus(route.getId())).isEqualTo(ServiceStatus.Started));
         CompletedChat.assertCompleted(client.postChat(ChatClient.chatBody("chat-after-reload", "How do I run the tests?")),
                 client, jdbc);
+    }
+
+    @Test
+    void aChangedStepShapeIsInstalledAsANewFlowVersionOnReload() throws Exception {
+        PgflowComponent pgflow = camel.getComponent("pgflow", PgflowComponent.class);
+        String before = pgflow.currentVersion("chat_pipeline");
+        Path pipeline = routes.resolve("pipeline.yaml");
+        String searchOptions = "        maxAttempts: 3\n        baseDelay: 1\n        timeout: 10\n";
+        assertThat(Files.readString(pipeline)).as("the edit applies to pipeline.yaml as it is").contains(searchOptions);
+        Files.writeString(pipeline, Files.readString(pipeline).replace(searchOptions, searchOptions.replace("timeout: 10", "timeout: 12")));
+
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> !pgflow.currentVersion("chat_pipeline").equals(before));
+        String after = pgflow.currentVersion("chat_pipeline");
+        assertThat(jdbc.queryForObject("select opt_timeout from pgflow.steps where flow_slug = ? and step_slug = 'search'",
+                Integer.class, after)).isEqualTo(12);
+        ChatClient client = new ChatClient(port);
+        ChatClient.StreamResponse chat = client.postChat(ChatClient.chatBody("chat-after-shape-reload", "How do I run the tests?"));
+        CompletedChat.assertCompleted(chat, client, jdbc);
+        assertThat(client.get("/api/runs/" + chat.runId()).body().path("flowSlug").asText()).isEqualTo(after);
     }
 }

@@ -2,9 +2,13 @@ package io.github.pgflowchat.component.pgflow;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
@@ -17,6 +21,8 @@ import org.apache.camel.Route;
 import org.apache.camel.spi.Metadata;
 import org.apache.camel.support.DefaultComponent;
 import org.apache.camel.util.ObjectHelper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.github.pgflowchat.events.RunEventSource;
 import io.github.pgflowchat.pgflow.PgflowSqlClient;
@@ -56,7 +62,13 @@ public class PgflowComponent extends DefaultComponent {
     @Metadata(label = "advanced", defaultValue = "2s", description = "Without a worker in the registry: how often every followed run is read again")
     private Duration reconcileInterval = Duration.ofSeconds(2);
 
+    /** How long after the last reloaded step route started its flow's shape is installed. */
+    static final Duration RELOAD_SETTLE = Duration.ofSeconds(1);
+    private static final Logger log = LoggerFactory.getLogger(PgflowComponent.class);
+
     private FlowInstaller installer;
+    private ScheduledExecutorService reloads;
+    private final Map<String, ScheduledFuture<?>> pendingInstalls = new HashMap<>();
     private PgflowRuntime runtime;
     private final Map<String, PgflowEventConsumer> eventConsumers = new ConcurrentHashMap<>();
     /** The version of each flow installed from its step routes, as its shape. */
@@ -107,6 +119,10 @@ public class PgflowComponent extends DefaultComponent {
 
     @Override
     protected synchronized void doStop() throws Exception {
+        if (reloads != null) {
+            getCamelContext().getExecutorServiceManager().shutdownNow(reloads);
+            reloads = null;
+        }
         if (runtime != null) {
             runtime.stop();
             runtime = null;
@@ -123,10 +139,42 @@ public class PgflowComponent extends DefaultComponent {
     }
 
     /**
-     * Installs the flow's shape as its step routes declare it, now (a step consumer starts: by then Camel has set up
-     * every route, so all of the flow's steps are known, and after a route reload the changed ones). A new shape is a
-     * new pgflow flow version; new runs start on it, and the worker goes on serving older versions while they have
-     * runs (decision record 0016).
+     * A step consumer of the flow starts. While Camel starts, every route is set up before any consumer starts, so the
+     * flow's shape is whole and is installed at once (a mistake in it stops start-up). Routes reloaded at run time are
+     * started one by one, so their shape is installed once they have all started: {@link #RELOAD_SETTLE} after the
+     * last of them; until then new runs start on the version before.
+     */
+    void stepStarted(String flow) throws Exception {
+        if (!getCamelContext().isStarted()) {
+            install(flow);
+            return;
+        }
+        synchronized (pendingInstalls) {
+            ScheduledFuture<?> pending = pendingInstalls.remove(flow);
+            if (pending != null) {
+                pending.cancel(false);
+            }
+            pendingInstalls.put(flow, reloads().schedule(() -> {
+                try {
+                    install(flow);
+                } catch (Exception e) {
+                    log.error("The reloaded step routes of flow '{}' were not installed; new runs stay on {}: {}", flow,
+                            currentVersion(flow), e.getMessage());
+                }
+            }, RELOAD_SETTLE.toMillis(), TimeUnit.MILLISECONDS));
+        }
+    }
+
+    private synchronized ScheduledExecutorService reloads() {
+        if (reloads == null) {
+            reloads = getCamelContext().getExecutorServiceManager().newSingleThreadScheduledExecutor(this, "pgflow-reloaded-shapes");
+        }
+        return reloads;
+    }
+
+    /**
+     * Installs the flow's shape as its started step routes declare it. A new shape is a new pgflow flow version; new
+     * runs start on it, and the worker goes on serving older versions while they have runs (decision record 0016).
      */
     synchronized FlowShape install(String flow) throws Exception {
         List<Route> routes = new ArrayList<>();

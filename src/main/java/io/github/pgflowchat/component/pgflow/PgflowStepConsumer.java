@@ -31,7 +31,7 @@ public class PgflowStepConsumer extends DefaultConsumer implements StepHandler {
     protected void doStart() throws Exception {
         super.doStart();
         PgflowComponent component = getEndpoint().getComponent();
-        component.install(getEndpoint().getFlow());
+        component.stepStarted(getEndpoint().getFlow());
         handlers = component.runtime(getEndpoint().getFlow()).stepHandlers();
         handlers.register(getEndpoint().getStep(), this);
     }
