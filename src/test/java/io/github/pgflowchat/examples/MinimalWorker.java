@@ -12,6 +12,8 @@ import org.apache.camel.support.PluginHelper;
 import org.apache.camel.support.ResourceHelper;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import io.github.pgflowchat.component.pgflow.PgflowComponent;
+
 /**
  * The pgflow component without the chat gateway: a plain Camel application whose YAML routes are the workers of a
  * flow's steps. It starts one run of the flow with the given input and prints the run's output. The database must
@@ -39,8 +41,15 @@ public final class MinimalWorker {
     /** Starts the routes, runs the flow once and returns its pgflow.runs row once it has ended (or at the timeout). */
     public static Map<String, Object> run(HikariDataSource dataSource, String routes, String flow, String input, Duration timeout)
             throws Exception {
+        return run(dataSource, routes, flow, input, timeout, new PgflowComponent());
+    }
+
+    /** The same with a component configured by the caller (its transport, say). */
+    public static Map<String, Object> run(HikariDataSource dataSource, String routes, String flow, String input, Duration timeout,
+                                          PgflowComponent pgflow) throws Exception {
         try (CamelContext camel = new DefaultCamelContext()) {
             camel.getRegistry().bind("dataSource", dataSource);
+            camel.addComponent("pgflow", pgflow);
             PluginHelper.getRoutesLoader(camel).loadRoutes(ResourceHelper.resolveMandatoryResource(camel, routes));
             camel.start();
             UUID runId = UUID.fromString(camel.createProducerTemplate().requestBody("pgflow:" + flow, input, String.class));

@@ -61,6 +61,15 @@ public class PgflowComponent extends DefaultComponent {
     private Duration deadWorkerAfter = Duration.ofSeconds(30);
     @Metadata(label = "advanced", defaultValue = "2s", description = "Without a worker in the registry: how often every followed run is read again")
     private Duration reconcileInterval = Duration.ofSeconds(2);
+    @Metadata(defaultValue = "notify", enums = "notify,realtime", description = "Without a worker in the registry: what wakes"
+            + " the reading of followed runs: PostgreSQL NOTIFY, or Supabase Realtime broadcasts (realtimeUrl, realtimeApiKey)")
+    private String transport = "notify";
+    @Metadata(description = "With transport realtime: the Supabase project URL or the Realtime websocket URL")
+    private String realtimeUrl;
+    @Metadata(secret = true, description = "With transport realtime: the project's anon (or publishable) key")
+    private String realtimeApiKey;
+    @Metadata(secret = true, description = "With transport realtime: the JWT sent with each channel join; the API key when empty")
+    private String realtimeAccessToken;
 
     /** How long after the last reloaded step route started its flow's shape is installed. */
     static final Duration RELOAD_SETTLE = Duration.ofSeconds(1);
@@ -287,6 +296,41 @@ public class PgflowComponent extends DefaultComponent {
 
     public void setDeadWorkerAfter(Duration deadWorkerAfter) {
         this.deadWorkerAfter = deadWorkerAfter;
+    }
+
+    public String getTransport() {
+        return transport;
+    }
+
+    public void setTransport(String transport) {
+        if (!"notify".equals(transport) && !"realtime".equals(transport)) {
+            throw new IllegalArgumentException("transport is notify or realtime, not " + transport);
+        }
+        this.transport = transport;
+    }
+
+    public String getRealtimeUrl() {
+        return realtimeUrl;
+    }
+
+    public void setRealtimeUrl(String realtimeUrl) {
+        this.realtimeUrl = realtimeUrl;
+    }
+
+    public String getRealtimeApiKey() {
+        return realtimeApiKey;
+    }
+
+    public void setRealtimeApiKey(String realtimeApiKey) {
+        this.realtimeApiKey = realtimeApiKey;
+    }
+
+    public String getRealtimeAccessToken() {
+        return realtimeAccessToken;
+    }
+
+    public void setRealtimeAccessToken(String realtimeAccessToken) {
+        this.realtimeAccessToken = realtimeAccessToken;
     }
 
     public Duration getReconcileInterval() {

@@ -27,12 +27,15 @@ import io.github.pgflowchat.pgflow.QueueNotifications;
 import io.github.pgflowchat.pgflow.StepHandlers;
 import io.github.pgflowchat.pgflow.StepInvoker;
 import io.github.pgflowchat.pgflow.WorkerProperties;
+import io.github.pgflowchat.realtime.RealtimeProperties;
+import io.github.pgflowchat.realtime.RealtimeRunEventSource;
 
 /**
  * The worker and the run events of one flow, built from a {@code DataSource} for an application that has no worker of
  * its own in the registry (a plain Camel application, say). The same parts as the chat gateway's Spring wiring: the
  * worker with its lock, heartbeat and sweep, its routes, the LISTEN connection that wakes it, and run events read
- * from pgflow's tables on each NOTIFY hint and on a reconcile timer.
+ * from pgflow's tables on each hint (a NOTIFY, or a Supabase Realtime broadcast with transport realtime) and on a
+ * reconcile timer.
  */
 final class PgflowRuntime {
 
@@ -68,7 +71,16 @@ final class PgflowRuntime {
         worker = new PgflowWorker(sqlClient, jdbc, dataSource, properties, flow, invoker, stepHandlers, meters);
         listener = new PgNotificationListener(dataSource, Duration.ofSeconds(5));
         followedRuns = new FollowedRuns(new RunStates(jdbc, json), options.getReconcileInterval());
-        runEvents = new NotifyRunEventSource(jdbc, json, listener, followedRuns);
+        if ("realtime".equals(options.getTransport())) {
+            if (options.getRealtimeUrl() == null || options.getRealtimeApiKey() == null) {
+                throw new IllegalArgumentException("the pgflow component's transport realtime needs realtimeUrl and realtimeApiKey");
+            }
+            runEvents = new RealtimeRunEventSource(followedRuns, json, new RealtimeProperties(options.getRealtimeUrl(),
+                    options.getRealtimeApiKey(), options.getRealtimeAccessToken(), "2.0.0", Duration.ofSeconds(25),
+                    Duration.ofSeconds(10)), meters);
+        } else {
+            runEvents = new NotifyRunEventSource(jdbc, json, listener, followedRuns);
+        }
         wakeUps = camel.createProducerTemplate();
         new QueueNotifications(listener, wakeUps, worker);
         // The worker's own routes: while Camel starts (a step consumer is starting now) routes added are not started,
@@ -115,6 +127,9 @@ final class PgflowRuntime {
             return;
         }
         worker.destroy();
+        if (runEvents instanceof RealtimeRunEventSource realtime) {
+            realtime.destroy();
+        }
         listener.stop();
         followedRuns.destroy();
         wakeUps.stop();

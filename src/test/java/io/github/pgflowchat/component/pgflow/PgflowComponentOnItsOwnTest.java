@@ -20,6 +20,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import io.github.pgflowchat.examples.MinimalWorker;
 import io.github.pgflowchat.support.LocalPostgres;
 import io.github.pgflowchat.support.OwnDatabase;
+import io.github.pgflowchat.support.PhoenixTestServer;
 
 /**
  * The component in a plain Camel application, with no Spring and none of the gateway's beans: the README's minimal
@@ -75,5 +76,42 @@ class PgflowComponentOnItsOwnTest {
                 .map(line -> line.replaceFirst("^run \\S+: ", "")).toList();
         assertThat(logged).containsSubsequence("step:started shout", "step:completed shout", "step:started exclaim",
                 "step:completed exclaim", "run:completed ");
+    }
+
+    @Test
+    void withTransportRealtimeTheEventsComeOverSupabaseRealtime() throws Exception {
+        ListAppender<ILoggingEvent> events = new ListAppender<>();
+        events.start();
+        Logger eventsLog = (Logger) LoggerFactory.getLogger("greeting-events");
+        eventsLog.addAppender(events);
+        try (PhoenixTestServer realtime = new PhoenixTestServer("anon-key", "anon-key");
+             HikariDataSource dataSource = new HikariDataSource()) {
+            realtime.start();
+            dataSource.setJdbcUrl(OwnDatabase.url(DATABASE));
+            dataSource.setUsername(LocalPostgres.USER);
+            dataSource.setPassword(LocalPostgres.PASSWORD);
+            // As Supabase does: the database's realtime.send broadcasts reach the channels of the server.
+            realtime.relayFrom(OwnDatabase.url(DATABASE), LocalPostgres.USER, LocalPostgres.PASSWORD);
+            PgflowComponent pgflow = new PgflowComponent();
+            pgflow.setTransport("realtime");
+            pgflow.setRealtimeUrl(realtime.url());
+            pgflow.setRealtimeApiKey("anon-key");
+            // So that only Realtime, not the timer, can move the run along within the test's time.
+            pgflow.setReconcileInterval(Duration.ofMinutes(5));
+
+            Map<String, Object> run = MinimalWorker.run(dataSource, "classpath:examples/greeting.yaml", "greeting",
+                    "{\"name\": \"grace\"}", Duration.ofSeconds(30), pgflow);
+
+            assertThat(run.get("status")).isEqualTo("completed");
+            assertThat(run.get("output")).isEqualTo("{\"exclaim\": {\"text\": \"GRACE!\"}}");
+            // One channel joined for the run, and its broadcasts relayed: with the reconcile timer at 5 minutes, only they
+            // could have brought the events route its events within the test's 30 seconds.
+            assertThat(realtime.joins()).hasSize(1);
+            assertThat(realtime.broadcastsSent()).isPositive();
+        } finally {
+            eventsLog.detachAppender(events);
+        }
+        assertThat(events.list.stream().map(ILoggingEvent::getFormattedMessage).map(line -> line.replaceFirst("^run \\S+: ", "")))
+                .containsSubsequence("step:started shout", "step:completed shout", "step:started exclaim");
     }
 }
