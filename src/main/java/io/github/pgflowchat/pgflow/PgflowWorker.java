@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -49,7 +50,6 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     static final int VISIBILITY_MARGIN_SECONDS = 2;
     /** Seconds past the step timeout before the sweeper takes a task from a live but stuck worker. */
     static final int STALLED_GRACE_SECONDS = 10;
-    private static final Pattern VERSION_SUFFIX = Pattern.compile(".*_[0-9a-f]{8}");
 
     /** Why a task goes back to pgflow when the instance running it shuts down; it is stored as the task's error. */
     static final String SHUTDOWN_REASON = "handed back: the instance running it shut down";
@@ -93,6 +93,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final JdbcTemplate jdbc;
     private final WorkerProperties properties;
     private final String flowSlug;
+    /** The flow's own slug, or that slug and the 8 hex digits of a shape's hash. */
+    private final Pattern versionOfFlow;
     private final StepInvoker invoker;
     private final StepHandlers handlers;
     private final UUID workerId = UUID.randomUUID();
@@ -121,6 +123,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         this.jdbc = jdbc;
         this.properties = properties;
         this.flowSlug = flowSlug;
+        this.versionOfFlow = Pattern.compile(Pattern.quote(flowSlug) + "(_[0-9a-f]{8})?");
         this.invoker = invoker;
         this.handlers = handlers;
         this.meters = meters;
@@ -151,9 +154,11 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     /** The version new runs start on, from now on; its tasks are claimed first. */
     public void serveCurrentVersion(String versionSlug) {
-        if (!versionSlug.equals(currentVersion)) {
-            log.info("pgflow worker {} serves {} as the current version of flow {}", workerId, versionSlug, flowSlug);
+        // Each step route's start says so: only a change is news.
+        if (versionSlug.equals(currentVersion)) {
+            return;
         }
+        log.info("pgflow worker {} serves {} as the current version of flow {}", workerId, versionSlug, flowSlug);
         currentVersion = versionSlug;
         try {
             refreshOlderVersions();
@@ -179,8 +184,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     /** Whether a queue is one of the flow's versions: the flow's own slug, or that slug and an 8-hex shape hash. */
     public boolean isVersionOfFlow(String queue) {
-        return queue.equals(flowSlug) || VERSION_SUFFIX.matcher(queue).matches() && queue.startsWith(flowSlug + "_")
-                && queue.length() == flowSlug.length() + 9;
+        return versionOfFlow.matcher(queue).matches();
     }
 
     /**
@@ -199,7 +203,9 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
      * have: it leaves those runs to the instances that do.
      */
     synchronized void refreshOlderVersions() {
-        olderVersions = List.copyOf(pgflow.versionsWithStartedRuns(flowSlug, currentVersion));
+        String current = currentVersion;
+        // Until the step routes have installed theirs, no version is known not to be newer than this deployment's.
+        olderVersions = current == null ? List.of() : List.copyOf(pgflow.versionsWithStartedRuns(flowSlug, current));
     }
 
     public int inFlight() {
@@ -307,7 +313,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     /** Free slots of each step this instance serves: its route's concurrency less its tasks in flight here. */
     private Map<String, Integer> freeSlotsByStep() {
-        Map<String, Integer> free = new java.util.HashMap<>();
+        Map<String, Integer> free = new HashMap<>();
         handlers.all().forEach((slug, handler) -> free.put(slug, handler.concurrency()));
         inFlight.values().forEach(task -> free.computeIfPresent(task.stepSlug(), (slug, slots) -> slots - 1));
         return free;
