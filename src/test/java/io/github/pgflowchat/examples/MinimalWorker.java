@@ -1,18 +1,25 @@
 package io.github.pgflowchat.examples;
 
+import static org.apache.camel.builder.Builder.header;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.CamelContext;
+import org.apache.camel.builder.NotifyBuilder;
+import org.apache.camel.builder.PredicateBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.PluginHelper;
 import org.apache.camel.support.ResourceHelper;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import io.github.pgflowchat.component.pgflow.PgflowComponent;
+import io.github.pgflowchat.component.pgflow.PgflowConstants;
+import io.github.pgflowchat.component.pgflow.PgflowEventConsumer;
 
 /**
  * The pgflow component without the chat gateway: a plain Camel application whose YAML routes are the workers of a
@@ -38,7 +45,10 @@ public final class MinimalWorker {
         }
     }
 
-    /** Starts the routes, runs the flow once and returns its pgflow.runs row once it has ended (or at the timeout). */
+    /**
+     * Starts the routes, runs the flow once and returns its pgflow.runs row once it has ended (or at the timeout), and
+     * once the flow's events route, if there is one, has been handed the run's last event.
+     */
     public static Map<String, Object> run(HikariDataSource dataSource, String routes, String flow, String input, Duration timeout)
             throws Exception {
         return run(dataSource, routes, flow, input, timeout, new PgflowComponent());
@@ -52,8 +62,17 @@ public final class MinimalWorker {
             camel.addComponent("pgflow", pgflow);
             PluginHelper.getRoutesLoader(camel).loadRoutes(ResourceHelper.resolveMandatoryResource(camel, routes));
             camel.start();
+            // The run's last event, handed to the flow's events route (if the routes have one) before Camel stops.
+            NotifyBuilder lastEvent = new NotifyBuilder(camel).from("pgflow:" + flow)
+                    .filter(PredicateBuilder.or(header(PgflowConstants.EVENT_TYPE).isEqualTo("run:completed"),
+                            header(PgflowConstants.EVENT_TYPE).isEqualTo("run:failed")))
+                    .whenDone(1).create();
             UUID runId = UUID.fromString(camel.createProducerTemplate().requestBody("pgflow:" + flow, input, String.class));
-            return ended(new JdbcTemplate(dataSource), runId, timeout);
+            Map<String, Object> run = ended(new JdbcTemplate(dataSource), runId, timeout);
+            if (camel.getRoutes().stream().anyMatch(route -> route.getConsumer() instanceof PgflowEventConsumer)) {
+                lastEvent.matches(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            return run;
         }
     }
 
