@@ -13,11 +13,15 @@ import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.autoconfigure.thread.Threading;
+import org.springframework.boot.task.SimpleAsyncTaskExecutorBuilder;
 import org.springframework.boot.task.ThreadPoolTaskExecutorBuilder;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import org.springframework.core.task.AsyncTaskExecutor;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
@@ -209,14 +213,19 @@ class SecurityConfiguration {
     }
 
     /**
-     * The request pool, wrapped so the caller's security context travels to the thread platform-http runs the route
-     * on (Camel's platform-http auto-configuration picks this executor type when present).
+     * Where platform-http runs each request's route (its auto-configuration picks this executor type when present),
+     * wrapped so the caller's security context travels with the request: a virtual thread per request, or with
+     * virtual threads off the request pool (spring.task.execution.pool).
      */
     @Bean(name = "applicationTaskExecutor")
-    AsyncTaskExecutor applicationTaskExecutor(ThreadPoolTaskExecutorBuilder builder) {
-        ThreadPoolTaskExecutor pool = builder.build();
-        pool.initialize();
-        return new DelegatingSecurityContextAsyncTaskExecutor(pool);
+    AsyncTaskExecutor applicationTaskExecutor(Environment environment, ObjectProvider<SimpleAsyncTaskExecutorBuilder> perRequest,
+                                              ObjectProvider<ThreadPoolTaskExecutorBuilder> pool) {
+        if (Threading.VIRTUAL.isActive(environment)) {
+            return new DelegatingSecurityContextAsyncTaskExecutor(perRequest.getObject().build());
+        }
+        ThreadPoolTaskExecutor threads = pool.getObject().build();
+        threads.initialize();
+        return new DelegatingSecurityContextAsyncTaskExecutor(threads);
     }
 
     static void requireLoopback(String bindAddress) {

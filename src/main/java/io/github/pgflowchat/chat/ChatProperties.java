@@ -11,10 +11,11 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param resumeRetention    how long an ended stream can still be replayed by {@code GET /api/chat/{chatId}/stream}
  * @param disconnectGrace    how long a stream whose client went away waits for it to resume before the answer is
  *                           cancelled
+ * @param maxOpenStreams     chat streams this instance holds at once, all users together
  */
 @ConfigurationProperties("gateway.chat")
 public record ChatProperties(Duration maxStreamDuration, Duration keepAliveInterval, int maxMessageChars,
-                             Duration resumeRetention, Duration disconnectGrace) {
+                             Duration resumeRetention, Duration disconnectGrace, int maxOpenStreams) {
 
     public ChatProperties {
         if (maxStreamDuration.isNegative() || maxStreamDuration.isZero()) {
@@ -22,6 +23,9 @@ public record ChatProperties(Duration maxStreamDuration, Duration keepAliveInter
         }
         if (keepAliveInterval.toMillis() <= 0) {
             throw new IllegalArgumentException("gateway.chat.keep-alive-interval must be at least 1 ms");
+        }
+        if (maxOpenStreams < 1) {
+            throw new IllegalArgumentException("gateway.chat.max-open-streams must be at least 1");
         }
         if (maxMessageChars <= 0) {
             throw new IllegalArgumentException("gateway.chat.max-message-chars must be positive");

@@ -47,6 +47,8 @@ public final class ChatStream {
     private boolean textSent;
     private Runnable onEnd = () -> { };
     private Runnable onDetached = () -> { };
+    private Runnable onStarted = () -> { };
+    private boolean startedOnce;
     private int openReaders;
     private volatile String cancelReason;
     private Runnable cancelAnswer;
@@ -84,6 +86,24 @@ public final class ChatStream {
 
     void onEnd(Runnable action) {
         this.onEnd = action;
+    }
+
+    /** Called once, when the run has been started or could not be: the stream's turn to start is over. */
+    void onStarted(Runnable action) {
+        this.onStarted = action;
+    }
+
+    /** The run was started (or failed to start); runs the start action the first time only. */
+    void started() {
+        Runnable action;
+        synchronized (this) {
+            if (startedOnce) {
+                return;
+            }
+            startedOnce = true;
+            action = onStarted;
+        }
+        action.run();
     }
 
     /** Called when the last reader closes before the stream ended: the client went away (it may come back). */

@@ -14,6 +14,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -66,6 +67,16 @@ public class ChatStreams {
     private final RunStates runStates;
     private final UserSlots streamSlots;
     private final UserSlots readerSlots;
+    /** This instance's streams, all users together (gateway.chat.max-open-streams). */
+    private final Semaphore openStreams;
+    /**
+     * Chats being started at once (gateway.chat.max-concurrent-starts), in arrival order. A burst of thousands of
+     * chats, each on a virtual thread, would otherwise all reach for the database pool together, and a request holding
+     * a connection would wait for a carrier behind all of them: past the pool's timeout, chats would fail that only had
+     * to wait their turn.
+     */
+    private final Semaphore starting;
+    private final Duration startQueueTimeout;
     private volatile boolean shuttingDown;
     /** Runs found ended at the previous sweep whose stream was still open; touched only by the sweeper thread. */
     private Set<UUID> terminalAtLastSweep = Set.of();
@@ -74,11 +85,16 @@ public class ChatStreams {
                        ModelInfo model, CamelContext camel, @Value("${gateway.flow-slug}") String flowSlug,
                        MeterRegistry meters, ChatLimits chatLimits, PgflowWorker worker, RunStates runStates,
                        @Value("${gateway.chat.limits.concurrent-readers}") int concurrentReaders,
-                       @Value("${gateway.chat.sweep-interval}") Duration sweepInterval) {
+                       @Value("${gateway.chat.sweep-interval}") Duration sweepInterval,
+                       @Value("${gateway.chat.max-concurrent-starts}") int maxConcurrentStarts,
+                       @Value("${gateway.chat.start-queue-timeout}") Duration startQueueTimeout) {
         this.chatLimits = chatLimits;
         this.runStates = runStates;
         this.streamSlots = new UserSlots(chatLimits.properties().concurrentStreams());
         this.readerSlots = new UserSlots(concurrentReaders);
+        this.openStreams = new Semaphore(properties.maxOpenStreams());
+        this.starting = new Semaphore(maxConcurrentStarts, true);
+        this.startQueueTimeout = startQueueTimeout;
         this.worker = worker;
         this.runProgress = runProgress;
         this.json = json;
@@ -141,12 +157,27 @@ public class ChatStreams {
             throw new ApiException(429, "too_many_streams", "You already have " + streamSlots.limit() + " answers streaming; at most "
                     + streamSlots.limit() + " at once. Try again when one has finished.", STREAM_RETRY_AFTER_SECONDS);
         }
+        if (!openStreams.tryAcquire()) {
+            streamSlots.release(userId);
+            log.warn("refused a chat: this instance holds {} streams, its gateway.chat.max-open-streams", properties.maxOpenStreams());
+            throw new ApiException(503, "at_capacity", "This instance is streaming as many answers as it may ("
+                    + properties.maxOpenStreams() + "); try again in a moment.", STREAM_RETRY_AFTER_SECONDS);
+        }
+        if (!awaitTurnToStart()) {
+            openStreams.release();
+            streamSlots.release(userId);
+            throw new ApiException(503, "busy", "Too many chats are being started on this instance right now; try again in a moment.",
+                    STREAM_RETRY_AFTER_SECONDS);
+        }
         UUID runId = UUID.randomUUID();
         ChatStream stream = new ChatStream(runId, chatId, userId, json, properties.keepAliveInterval(), properties.maxStreamDuration());
+        stream.onStarted(starting::release);
         String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
             streams.remove(runId, stream);
             streamSlots.release(userId);
+            openStreams.release();
+            stream.started();
             scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
         });
         stream.onDetached(() -> scheduler.schedule(() -> {
@@ -181,7 +212,17 @@ public class ChatStreams {
 
     /** The run exists: the response body replays the stream from its first event and follows it. */
     public InputStream reader(ChatStream stream) {
+        stream.started();
         return stream.reader(0);
+    }
+
+    private boolean awaitTurnToStart() {
+        try {
+            return starting.tryAcquire(startQueueTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /**
@@ -279,6 +320,7 @@ public class ChatStreams {
     /** The run could not be started: the stream never reached a client and goes away. */
     public void abandon(ChatStream stream) {
         if (stream != null) {
+            stream.started();
             stream.end();
         }
     }

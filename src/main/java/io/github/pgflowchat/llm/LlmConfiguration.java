@@ -1,5 +1,10 @@
 package io.github.pgflowchat.llm;
 
+import java.net.http.HttpClient;
+import java.util.concurrent.Executors;
+
+import dev.langchain4j.http.client.jdk.JdkHttpClient;
+import dev.langchain4j.http.client.jdk.JdkHttpClientBuilder;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ResponseFormat;
@@ -67,6 +72,7 @@ class LlmConfiguration {
                 .apiKey(apiKey(analysis))
                 .modelName(analysis.model())
                 .timeout(analysis.timeout())
+                .httpClientBuilder(httpClient())
                 .temperature(0.0);
         switch (properties.analysis().responseFormat().trim().toLowerCase()) {
             case "json_object" -> model.responseFormat(ResponseFormat.JSON);
@@ -89,7 +95,17 @@ class LlmConfiguration {
                 .apiKey(apiKey(openai))
                 .modelName(openai.model())
                 .timeout(openai.timeout())
+                .httpClientBuilder(httpClient())
                 .build();
+    }
+
+    /**
+     * The JDK HTTP client reads each response on a thread of its executor, for as long as the response lasts (a
+     * streamed answer: the provider's wait for its first token and every token after). Its default executor starts a
+     * platform thread for each; virtual threads make thousands of answers in flight cost no more than their memory.
+     */
+    private static JdkHttpClientBuilder httpClient() {
+        return JdkHttpClient.builder().httpClientBuilder(HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()));
     }
 
     private static String baseUrl(LlmProperties.OpenAi openai) {

@@ -6,8 +6,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -45,6 +47,9 @@ import io.github.pgflowchat.logging.LogSafe;
 public class PgflowWorker implements InitializingBean, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(PgflowWorker.class);
+    /** Most messages one read takes: a worker with thousands of free streamed slots reads in batches of this size. */
+    private static final int MAX_READ = 500;
+    private static final int[] NO_SLOTS = {0};
 
     /** Seconds past the step timeout that pgflow means a claimed message to stay hidden (timeout + 2). */
     static final int VISIBILITY_MARGIN_SECONDS = 2;
@@ -235,7 +240,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         // At once: an instance restarted after a crash finds its predecessor's tasks while its routes still start.
         every(sweeps, Duration.ZERO, properties.stalledSweepInterval(), this::requeueStalledTasks);
         every(lockChecks, WorkerLock.CHECK_INTERVAL, WorkerLock.CHECK_INTERVAL, lock::check);
-        log.info("pgflow worker {} registered for queue {} ({} concurrent tasks)", workerId, flowSlug, properties.concurrency());
+        log.info("pgflow worker {} registered for queue {} ({} tasks at once of the steps sharing its pool, {} of each streamed step)",
+                workerId, flowSlug, properties.concurrency(), properties.streamedConcurrency());
     }
 
     /**
@@ -285,51 +291,67 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
      * message of a running task.
      */
     public synchronized List<StepTask> claimTasks() {
-        Map<String, Integer> stepSlots = freeSlotsByStep();
-        long stepsFree = stepSlots.values().stream().mapToLong(Integer::longValue).sum();
-        int free = (int) Math.min(properties.concurrency() - inFlight.size(), stepsFree);
-        if (!mayClaim() || free <= 0) {
+        if (!mayClaim()) {
             return List.of();
         }
+        Map<String, int[]> stepSlots = freeSlotsByStep();
         List<StepTask> claimed = new ArrayList<>();
         // The current version first; older ones only while they have runs to finish.
         for (String queue : servedQueues()) {
-            if (free <= 0) {
-                break;
-            }
-            List<QueueMessage> messages = pgflow.readMessages(queue, properties.readVisibilitySeconds(), free,
-                    properties.deadWorkerAfter().toSeconds(), lock.trustsPeersLocks());
-            free -= messages.size();
-            // First reads only: a retried message waited for its backoff on purpose.
-            messages.stream().filter(m -> m.readCount() == 1)
-                    .forEach(m -> dispatchLatency.record(Duration.ofNanos((long) (m.waitedMillis() * 1_000_000))));
-            List<Long> claimable = leaveStreamedTasksToTheirStreams(queue, returnWhatThisInstanceCannotRun(queue, messages, stepSlots));
-            if (!claimable.isEmpty()) {
-                claimed.addAll(start(queue, claimable));
+            int free;
+            while ((free = Math.min(totalFree(stepSlots), MAX_READ)) > 0) {
+                List<QueueMessage> messages = pgflow.readMessages(queue, properties.readVisibilitySeconds(), free,
+                        properties.deadWorkerAfter().toSeconds(), lock.trustsPeersLocks());
+                // First reads only: a retried message waited for its backoff on purpose.
+                messages.stream().filter(m -> m.readCount() == 1)
+                        .forEach(m -> dispatchLatency.record(Duration.ofNanos((long) (m.waitedMillis() * 1_000_000))));
+                List<QueueMessage> runnable = returnWhatThisInstanceCannotRun(queue, messages, stepSlots);
+                List<Long> claimable = leaveStreamedTasksToTheirStreams(queue, runnable);
+                if (!claimable.isEmpty()) {
+                    claimed.addAll(start(queue, claimable));
+                }
+                // A full read may have left more behind; one that returned messages would only read them again.
+                if (messages.size() < free || runnable.size() < messages.size()) {
+                    break;
+                }
             }
         }
         return claimed;
     }
 
-    /** Free slots of each step this instance serves: its route's concurrency less its tasks in flight here. */
-    private Map<String, Integer> freeSlotsByStep() {
-        Map<String, Integer> free = new HashMap<>();
-        handlers.all().forEach((slug, handler) -> free.put(slug, handler.concurrency()));
-        inFlight.values().forEach(task -> free.computeIfPresent(task.stepSlug(), (slug, slots) -> slots - 1));
+    /**
+     * Free slots of each step this instance serves. The steps without a pool of their own share one counter (the
+     * worker's concurrency); a streamed step gets the streamed concurrency, a step whose route sets a concurrency gets
+     * that. Tasks in flight of a step no route serves any more count against the shared pool.
+     */
+    private Map<String, int[]> freeSlotsByStep() {
+        int[] shared = {properties.concurrency()};
+        Map<String, int[]> free = new HashMap<>();
+        handlers.all().forEach((slug, handler) -> free.put(slug, handler.concurrency() > 0 ? new int[] {handler.concurrency()}
+                : handler.streamed() ? new int[] {properties.streamedConcurrency()} : shared));
+        inFlight.values().forEach(task -> free.getOrDefault(task.stepSlug(), shared)[0]--);
         return free;
     }
 
+    /** The free slots of all pools, each shared pool counted once. */
+    private static int totalFree(Map<String, int[]> stepSlots) {
+        Set<int[]> pools = Collections.newSetFromMap(new IdentityHashMap<>());
+        pools.addAll(stepSlots.values());
+        long free = pools.stream().mapToLong(pool -> Math.max(0, pool[0])).sum();
+        return (int) Math.min(Integer.MAX_VALUE, free);
+    }
+
     /**
-     * Messages of steps that no route here serves, or whose route runs as many tasks as it may, are made visible again
-     * at once for another worker (or this one, once a slot is free: a finished task wakes the claim).
+     * Messages of steps that no route here serves, or whose pool is full, are made visible again at once for another
+     * worker (or this one, once a slot is free: a finished task wakes the claim).
      */
-    private List<QueueMessage> returnWhatThisInstanceCannotRun(String queue, List<QueueMessage> messages, Map<String, Integer> stepSlots) {
+    private List<QueueMessage> returnWhatThisInstanceCannotRun(String queue, List<QueueMessage> messages, Map<String, int[]> stepSlots) {
         List<QueueMessage> runnable = new ArrayList<>();
         List<Long> returned = new ArrayList<>();
         for (QueueMessage message : messages) {
-            int slots = stepSlots.getOrDefault(message.stepSlug(), 0);
-            if (slots > 0) {
-                stepSlots.put(message.stepSlug(), slots - 1);
+            int[] slots = stepSlots.get(message.stepSlug());
+            if (slots != null && slots[0] > 0) {
+                slots[0]--;
                 runnable.add(message);
             } else {
                 returned.add(message.msgId());
@@ -346,8 +368,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
      * event that says so arrives here, and another instance that read the message first has left it alone.
      */
     public synchronized List<StepTask> claimForStream(UUID runId, String stepSlug) {
-        if (!mayClaim() || !handlers.isStreamed(stepSlug) || properties.concurrency() <= inFlight.size()
-                || freeSlotsByStep().getOrDefault(stepSlug, 0) <= 0) {
+        if (!mayClaim() || !handlers.isStreamed(stepSlug) || freeSlotsByStep().getOrDefault(stepSlug, NO_SLOTS)[0] <= 0) {
             return List.of();
         }
         return pgflow.queuedMessage(runId, stepSlug).map(queued -> start(queued.flowSlug(), List.of(queued.msgId()))).orElse(List.of());

@@ -22,8 +22,8 @@ public class PgflowWorkerRoutes extends RouteBuilder {
     /** Wake-ups collapse into at most one pending poll; a poll after a wake-up sees everything committed before it. */
     public static final String WAKE_UP = "seda:pgflow-wake-up?size=1&discardWhenFull=true";
     /** Events of runs whose chat stream this instance holds: a streamed step's task is claimed here when it starts. */
-    public static final String CLAIM_FOR_STREAM = "seda:pgflow-claim-for-stream";
-    static final String TASKS = "seda:pgflow-tasks";
+    public static final String CLAIM_FOR_STREAM = "seda:pgflow-claim-for-stream?size=100000";
+    private static final String EXECUTE_TASK = "direct:pgflow-execute-task";
     private static final String DISPATCH = "direct:pgflow-dispatch-tasks";
     private static final String COMPLETE_TASK = "direct:pgflow-complete-task";
     private static final String FAIL_TASK = "direct:pgflow-fail-task";
@@ -57,14 +57,16 @@ public class PgflowWorkerRoutes extends RouteBuilder {
                     .to(DISPATCH)
                 .end();
 
+        // Each claimed task runs on a virtual thread of its own: the worker claims no more tasks than its pools have
+        // free slots, so the slots, not a number of threads, bound what runs, and a task that waits on the model for a
+        // minute holds no platform thread (decision record 0017).
         from(DISPATCH)
                 .routeId("pgflow-dispatch-tasks")
                 .split(body())
-                    .to(TASKS + "?waitForTaskToComplete=Never")
+                    .wireTap(EXECUTE_TASK).executorService(invoker.taskThreads())
                 .end();
 
-        // Camel refuses more than 500 consumers unless told otherwise; the worker's concurrency is the operator's choice.
-        from(TASKS + "?concurrentConsumers=" + properties.concurrency() + "&limitConcurrentConsumers=false")
+        from(EXECUTE_TASK)
                 .routeId("pgflow-execute-task")
                 .setProperty("task", body())
                 .doTry()

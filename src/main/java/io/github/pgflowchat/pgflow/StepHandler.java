@@ -14,6 +14,9 @@ public interface StepHandler {
     /** Whether the step streams into the run's chat stream, so its task runs where that stream is (decision record 0007). */
     boolean streamed();
 
-    /** How many of this step's tasks may run at once on this instance. */
+    /**
+     * How many of this step's tasks may run at once on this instance, in a pool of its own; 0 when it has none: the
+     * step then shares the worker's pool with the others without one or, when streamed, gets the streamed pool.
+     */
     int concurrency();
 }

@@ -4,13 +4,13 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.apache.camel.CamelContext;
 import org.springframework.stereotype.Component;
 
 /**
@@ -26,14 +26,25 @@ public class StepInvoker {
 
     private final StepHandlers handlers;
     private final ExecutorService executor;
+    private final ExecutorService taskThreads;
     private final ObjectMapper json;
     private final Map<Long, Future<Object>> running = new ConcurrentHashMap<>();
     private volatile boolean stopped;
 
-    public StepInvoker(CamelContext camelContext, StepHandlers handlers, ObjectMapper json) {
+    public StepInvoker(StepHandlers handlers, ObjectMapper json) {
         this.handlers = handlers;
         this.json = json;
-        this.executor = camelContext.getExecutorServiceManager().newCachedThreadPool(this, "pgflow-step");
+        this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("pgflow-step-", 0).factory());
+        this.taskThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("pgflow-task-", 0).factory());
+    }
+
+    /**
+     * Where the worker routes run each claimed task (a virtual thread per task; the worker's slots bound how many): the
+     * task's thread waits here for its handler, which runs on a thread of its own so that the step's timeout can
+     * interrupt it.
+     */
+    public ExecutorService taskThreads() {
+        return taskThreads;
     }
 
     public JsonNode invoke(StepTask task) throws Exception {

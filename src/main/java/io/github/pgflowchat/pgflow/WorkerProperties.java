@@ -5,8 +5,12 @@ import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * @param concurrency            tasks this instance runs at once, all steps together; it reads no more messages than
- *                               it has free slots (each step's route may allow fewer: its {@code concurrency} option)
+ * @param concurrency            tasks this instance runs at once of the steps that share the worker's pool (those whose
+ *                               route sets no {@code concurrency} of its own and is not streamed): the steps that use
+ *                               CPU and the database; it reads no more messages than it has free slots
+ * @param streamedConcurrency    tasks of each streamed step ({@code streamed=true} on its route, unless the route sets
+ *                               its own {@code concurrency}) this instance runs at once: such a task waits on the
+ *                               model and writes to a chat stream, so it is sized for the streams an instance holds
  * @param readVisibilitySeconds  how long a freshly read message stays hidden before its task's timeout is applied
  * @param fallbackPollInterval   polling period for retries whose delay has passed (new tasks arrive by NOTIFY)
  * @param heartbeatInterval      how often the worker row's last_heartbeat_at and the running tasks' leases are renewed
@@ -20,13 +24,16 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *                               to the stream's instance
  */
 @ConfigurationProperties("gateway.worker")
-public record WorkerProperties(int concurrency, int readVisibilitySeconds, Duration fallbackPollInterval,
+public record WorkerProperties(int concurrency, int streamedConcurrency, int readVisibilitySeconds, Duration fallbackPollInterval,
                                Duration heartbeatInterval, Duration visibilityLease, Duration deadWorkerAfter,
                                Duration stalledSweepInterval, Duration streamHandoff) {
 
     public WorkerProperties {
         if (concurrency < 1) {
             throw new IllegalArgumentException("gateway.worker.concurrency must be at least 1");
+        }
+        if (streamedConcurrency < 1) {
+            throw new IllegalArgumentException("gateway.worker.streamed-concurrency must be at least 1");
         }
         // Otherwise a live worker would lose its lease, or be taken for dead, between two heartbeats.
         requireTwoHeartbeats("visibility-lease", visibilityLease, heartbeatInterval);

@@ -9,6 +9,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -24,7 +25,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.actuate.health.Status;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+import org.springframework.scheduling.TaskScheduler;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -72,7 +73,7 @@ class PgflowWorkerRecoveryTest {
     PgflowWorker worker;
 
     @Autowired
-    ThreadPoolTaskScheduler taskScheduler;
+    TaskScheduler taskScheduler;
 
     @Autowired
     WorkerHealth workerHealth;
@@ -180,22 +181,24 @@ class PgflowWorkerRecoveryTest {
     }
 
     @Test
-    void heartbeatGoesOnWhileEveryThreadOfSpringsSchedulerIsBusy() throws Exception {
-        int threads = taskScheduler.getScheduledThreadPoolExecutor().getCorePoolSize();
+    void heartbeatGoesOnWhileSpringsSchedulerIsBusy() throws Exception {
+        // Spring's scheduler runs each job on a virtual thread of its own, so no number of busy jobs exhausts it; this
+        // many is far more than its platform pool ever had (4 threads), in case virtual threads are turned off.
+        int threads = 64;
         CountDownLatch busy = new CountDownLatch(threads);
         CountDownLatch release = new CountDownLatch(1);
         try {
             for (int i = 0; i < threads; i++) {
-                taskScheduler.execute(() -> {
+                taskScheduler.schedule(() -> {
                     busy.countDown();
                     try {
                         release.await();
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
-                });
+                }, Instant.now());
             }
-            assertThat(busy.await(10, TimeUnit.SECONDS)).as("every scheduler thread is blocked").isTrue();
+            assertThat(busy.await(10, TimeUnit.SECONDS)).as("every job is blocked").isTrue();
             Timestamp before = lastHeartbeat();
             await().atMost(Duration.ofSeconds(5)).until(() -> lastHeartbeat().after(before));
         } finally {

@@ -50,8 +50,12 @@ public class PgflowComponent extends DefaultComponent {
     private DataSource dataSource;
     @Metadata(description = "Reads bodies into run inputs and step outputs into JSON (from the registry, or a default one)")
     private ObjectMapper objectMapper;
-    @Metadata(label = "advanced", defaultValue = "16", description = "Without a worker in the registry: the tasks it runs at once, all steps together")
+    @Metadata(label = "advanced", defaultValue = "16", description = "Without a worker in the registry: the tasks it runs at once"
+            + " of the steps without a concurrency of their own that are not streamed (they share this pool)")
     private int concurrency = 16;
+    @Metadata(label = "advanced", defaultValue = "1000", description = "Without a worker in the registry: the tasks of each"
+            + " streamed step it runs at once (unless the step's endpoint sets its own concurrency)")
+    private int streamedConcurrency = 1000;
     @Metadata(label = "advanced", defaultValue = "1s", description = "Without a worker in the registry: how often it polls for retries whose delay has passed")
     private Duration pollInterval = Duration.ofSeconds(1);
     @Metadata(label = "advanced", defaultValue = "5s", description = "Without a worker in the registry: its heartbeat")
@@ -272,6 +276,14 @@ public class PgflowComponent extends DefaultComponent {
 
     public void setConcurrency(int concurrency) {
         this.concurrency = concurrency;
+    }
+
+    public int getStreamedConcurrency() {
+        return streamedConcurrency;
+    }
+
+    public void setStreamedConcurrency(int streamedConcurrency) {
+        this.streamedConcurrency = streamedConcurrency;
     }
 
     public Duration getPollInterval() {

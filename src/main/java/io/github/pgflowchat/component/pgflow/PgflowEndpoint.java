@@ -46,8 +46,9 @@ public class PgflowEndpoint extends DefaultEndpoint {
     @UriParam(label = "consumer", defaultValue = "false", description = "Whether the step writes into the stream of the"
             + " instance that started the run; its tasks then run on that instance while it is alive")
     private boolean streamed;
-    @UriParam(label = "consumer", description = "How many of the step's tasks may run at once on this instance; unset, only"
-            + " the worker's concurrency (all steps together) bounds them")
+    @UriParam(label = "consumer", description = "How many of the step's tasks may run at once on this instance, in a pool of"
+            + " the step's own (for a step that waits on something else, e.g. a model); unset, the step shares the worker's"
+            + " concurrency with the other steps without one, or, when streamed, gets the worker's streamed concurrency")
     private int concurrency;
     @UriParam(label = "producer", defaultValue = "true", description = "Whether the run's events go to this instance's"
             + " pgflow:<flow> consumer (and its streamed steps run here) until the run ends")
@@ -138,7 +139,7 @@ public class PgflowEndpoint extends DefaultEndpoint {
         this.streamed = streamed;
     }
 
-    /** The step's own limit, or 0 when it has none (the worker's concurrency then bounds it). */
+    /** The step's own pool, or 0 when it has none (it shares the worker's, or gets the streamed pool when streamed). */
     public int getConcurrency() {
         return concurrency;
     }

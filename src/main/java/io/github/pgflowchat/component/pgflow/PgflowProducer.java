@@ -92,7 +92,10 @@ public class PgflowProducer extends DefaultProducer {
             if (consumer != null) {
                 consumer.deliver(event);
             }
-            claims.sendBody(PgflowWorkerRoutes.CLAIM_FOR_STREAM, event);
+            // Only a streamed step's start is claimed here; the other events would only crowd the claims' queue.
+            if ("step:started".equals(event.eventType()) && runtime.stepHandlers().isStreamed(event.stepSlug())) {
+                claims.sendBody(PgflowWorkerRoutes.CLAIM_FOR_STREAM, event);
+            }
             if (isTerminal(event)) {
                 subscription.get().close();
             }

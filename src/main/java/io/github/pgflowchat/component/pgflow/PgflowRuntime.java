@@ -62,12 +62,12 @@ final class PgflowRuntime {
                   PgflowComponent options) throws Exception {
         JdbcTemplate jdbc = new JdbcTemplate(dataSource);
         TransactionTemplate transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
-        WorkerProperties properties = new WorkerProperties(options.getConcurrency(), 5, options.getPollInterval(),
+        WorkerProperties properties = new WorkerProperties(options.getConcurrency(), options.getStreamedConcurrency(), 5, options.getPollInterval(),
                 options.getHeartbeatInterval(), Duration.ofSeconds(30), options.getDeadWorkerAfter(), Duration.ofSeconds(2),
                 Duration.ofSeconds(2));
         sqlClient = new PgflowSqlClient(jdbc, json, transactions);
         stepHandlers = new StepHandlers();
-        StepInvoker invoker = new StepInvoker(camel, stepHandlers, json);
+        StepInvoker invoker = new StepInvoker(stepHandlers, json);
         worker = new PgflowWorker(sqlClient, jdbc, dataSource, properties, flow, invoker, stepHandlers, meters);
         listener = new PgNotificationListener(dataSource, Duration.ofSeconds(5));
         followedRuns = new FollowedRuns(new RunStates(jdbc, json), options.getReconcileInterval());

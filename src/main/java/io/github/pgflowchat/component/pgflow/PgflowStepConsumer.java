@@ -72,6 +72,6 @@ public class PgflowStepConsumer extends DefaultConsumer implements StepHandler {
 
     @Override
     public int concurrency() {
-        return getEndpoint().getConcurrency() > 0 ? getEndpoint().getConcurrency() : Integer.MAX_VALUE;
+        return getEndpoint().getConcurrency();
     }
 }
