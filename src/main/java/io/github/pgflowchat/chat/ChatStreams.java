@@ -320,7 +320,7 @@ public class ChatStreams {
     /** The run could not be started: the stream never reached a client and goes away. */
     public void abandon(ChatStream stream) {
         if (stream != null) {
-            stream.started();
+            // Ending it also gives back its turn to start, as every end does.
             stream.end();
         }
     }

@@ -49,7 +49,6 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private static final Logger log = LoggerFactory.getLogger(PgflowWorker.class);
     /** Most messages one read takes: a worker with thousands of free streamed slots reads in batches of this size. */
     private static final int MAX_READ = 500;
-    private static final int[] NO_SLOTS = {0};
 
     /** Seconds past the step timeout that pgflow means a claimed message to stay hidden (timeout + 2). */
     static final int VISIBILITY_MARGIN_SECONDS = 2;
@@ -368,7 +367,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
      * event that says so arrives here, and another instance that read the message first has left it alone.
      */
     public synchronized List<StepTask> claimForStream(UUID runId, String stepSlug) {
-        if (!mayClaim() || !handlers.isStreamed(stepSlug) || freeSlotsByStep().getOrDefault(stepSlug, NO_SLOTS)[0] <= 0) {
+        int[] slots = mayClaim() && handlers.isStreamed(stepSlug) ? freeSlotsByStep().get(stepSlug) : null;
+        if (slots == null || slots[0] <= 0) {
             return List.of();
         }
         return pgflow.queuedMessage(runId, stepSlug).map(queued -> start(queued.flowSlug(), List.of(queued.msgId()))).orElse(List.of());

@@ -21,7 +21,7 @@ public class PgflowWorkerRoutes extends RouteBuilder {
 
     /** Wake-ups collapse into at most one pending poll; a poll after a wake-up sees everything committed before it. */
     public static final String WAKE_UP = "seda:pgflow-wake-up?size=1&discardWhenFull=true";
-    /** Events of runs whose chat stream this instance holds: a streamed step's task is claimed here when it starts. */
+    /** A streamed step's start in a run whose chat stream this instance holds (the pgflow producer sends only these): its task is claimed here. */
     public static final String CLAIM_FOR_STREAM = "seda:pgflow-claim-for-stream?size=100000";
     private static final String EXECUTE_TASK = "direct:pgflow-execute-task";
     private static final String DISPATCH = "direct:pgflow-dispatch-tasks";
@@ -52,10 +52,8 @@ public class PgflowWorkerRoutes extends RouteBuilder {
 
         from(CLAIM_FOR_STREAM)
                 .routeId("pgflow-claim-for-stream")
-                .filter(simple("${body.eventType} == 'step:started'"))
-                    .bean(worker, "claimForStream(${body.runId}, ${body.stepSlug})")
-                    .to(DISPATCH)
-                .end();
+                .bean(worker, "claimForStream(${body.runId}, ${body.stepSlug})")
+                .to(DISPATCH);
 
         // Each claimed task runs on a virtual thread of its own: the worker claims no more tasks than its pools have
         // free slots, so the slots, not a number of threads, bound what runs, and a task that waits on the model for a
