@@ -63,7 +63,11 @@ final class BenchGateway implements AutoCloseable {
     }
 
     ChatClient client() {
-        return new ChatClient(((WebServerApplicationContext) context).getWebServer().getPort());
+        return new ChatClient(port());
+    }
+
+    int port() {
+        return ((WebServerApplicationContext) context).getWebServer().getPort();
     }
 
     <T> T bean(Class<T> type) {
