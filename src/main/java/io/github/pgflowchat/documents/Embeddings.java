@@ -2,6 +2,8 @@ package io.github.pgflowchat.documents;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
@@ -26,12 +28,31 @@ public class Embeddings {
         System.setProperty("ai.djl.offline", "true");
     }
 
-    // Its default executor is a small pool of platform threads, one per core: inference is CPU-bound native code,
-    // which would hold virtual threads' carriers.
-    private final EmbeddingModel model = new AllMiniLmL6V2QuantizedEmbeddingModel();
+    // Loaded on a thread of its own (a few seconds) while the rest of the application starts; the first embedding
+    // waits for it. Its default executor is a small pool of platform threads, one per core: inference is CPU-bound
+    // native code, which would hold virtual threads' carriers.
+    private final CompletableFuture<EmbeddingModel> model = new CompletableFuture<>();
+
+    public Embeddings() {
+        Thread.ofPlatform().daemon().name("embedding-model-load").start(() -> {
+            try {
+                model.complete(new AllMiniLmL6V2QuantizedEmbeddingModel());
+            } catch (RuntimeException | Error e) {
+                model.completeExceptionally(e);
+            }
+        });
+    }
+
+    private EmbeddingModel model() {
+        try {
+            return model.join();
+        } catch (CompletionException e) {
+            throw new IllegalStateException("The embedding model could not be loaded: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
 
     public float[] embed(String text) {
-        return unit(model.embed(text).content().vector());
+        return unit(model().embed(text).content().vector());
     }
 
     /** One vector per text, in order. */
@@ -39,7 +60,7 @@ public class Embeddings {
         if (texts.isEmpty()) {
             return List.of();
         }
-        return model.embedAll(texts.stream().map(TextSegment::from).toList()).content().stream()
+        return model().embedAll(texts.stream().map(TextSegment::from).toList()).content().stream()
                 .map(Embedding::vector).map(Embeddings::unit).toList();
     }
 

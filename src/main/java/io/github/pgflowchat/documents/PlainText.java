@@ -1,7 +1,9 @@
 package io.github.pgflowchat.documents;
 
+import java.text.BreakIterator;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import org.commonmark.ext.gfm.tables.TableBlock;
 import org.commonmark.ext.gfm.tables.TableCell;
@@ -42,8 +44,26 @@ public final class PlainText {
     /** The lines of the document's text, in order, none blank. */
     public static List<String> lines(String markdown) {
         List<String> lines = new ArrayList<>();
-        blocks(PARSER.parse(markdown == null ? "" : markdown), lines);
+        blocks(PARSER.parse(markdown == null ? "" : markdown), lines, true);
         return lines;
+    }
+
+    /**
+     * The sentences of the document's prose (headings left out), in order: each paragraph, list item or table row
+     * cut where {@link BreakIterator} finds a sentence end.
+     */
+    public static List<String> sentences(String markdown) {
+        List<String> lines = new ArrayList<>();
+        blocks(PARSER.parse(markdown == null ? "" : markdown), lines, false);
+        List<String> sentences = new ArrayList<>();
+        BreakIterator boundaries = BreakIterator.getSentenceInstance(Locale.ENGLISH);
+        for (String line : lines) {
+            boundaries.setText(line);
+            for (int start = boundaries.first(), end = boundaries.next(); end != BreakIterator.DONE; start = end, end = boundaries.next()) {
+                add(sentences, line.substring(start, end).strip());
+            }
+        }
+        return sentences;
     }
 
     /** The document's text, its lines joined by line breaks. */
@@ -51,16 +71,20 @@ public final class PlainText {
         return String.join("\n", lines(markdown));
     }
 
-    private static void blocks(Node parent, List<String> lines) {
+    private static void blocks(Node parent, List<String> lines, boolean headings) {
         for (Node node = parent.getFirstChild(); node != null; node = node.getNext()) {
             switch (node) {
                 case Paragraph paragraph -> add(lines, inline(paragraph));
-                case Heading heading -> add(lines, inline(heading));
+                case Heading heading -> {
+                    if (headings) {
+                        add(lines, inline(heading));
+                    }
+                }
                 case TableBlock table -> table(table, lines);
-                case ListBlock list -> blocks(list, lines);
-                case ListItem item -> blocks(item, lines);
-                case BlockQuote quote -> blocks(quote, lines);
-                case Document document -> blocks(document, lines);
+                case ListBlock list -> blocks(list, lines, headings);
+                case ListItem item -> blocks(item, lines, headings);
+                case BlockQuote quote -> blocks(quote, lines, headings);
+                case Document document -> blocks(document, lines, headings);
                 case FencedCodeBlock ignored -> { }
                 case IndentedCodeBlock ignored -> { }
                 case HtmlBlock ignored -> { }

@@ -21,6 +21,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+import io.github.pgflowchat.documents.Embeddings;
+
 /**
  * The two models the pipeline uses: {@code analysisModel} (a LangChain4j {@link ChatModel}, called by the analyze
  * step through camel-langchain4j-chat) and {@code answerModel} (a {@link StreamingChatModel} whose tokens the respond
@@ -85,9 +87,9 @@ class LlmConfiguration {
     }
 
     @Bean
-    StreamingChatModel answerModel(LlmProperties properties) {
+    StreamingChatModel answerModel(LlmProperties properties, Embeddings embeddings) {
         if (!properties.useOpenAi()) {
-            return new OfflineModels.Answer(properties.offline().tokenDelay());
+            return new OfflineModels.Answer(properties.offline().tokenDelay(), embeddings);
         }
         LlmProperties.OpenAi openai = properties.openai();
         return OpenAiStreamingChatModel.builder()

@@ -29,11 +29,14 @@ import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.chat.response.StreamingHandle;
 import dev.langchain4j.model.output.FinishReason;
 
+import io.github.pgflowchat.documents.Embeddings;
+import io.github.pgflowchat.documents.PlainText;
+
 /**
  * The offline built-in models, used when no LLM is configured. They are not generative: they read the question and the
  * sources of the prompt a real model gets ({@link Prompts}) and answer deterministically — the analysis by simple
- * rules, the answer by quoting the source sentences that share the most terms with the question, each cited with its
- * source number.
+ * rules, the answer by quoting the source sentences nearest in meaning to the question (by embedding, redundancy
+ * removed), each cited with its source number. It is labelled extractive: the model's name says so.
  */
 public final class OfflineModels {
 
@@ -41,7 +44,6 @@ public final class OfflineModels {
 
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}][\\p{L}\\p{N}_'-]*");
     private static final Pattern TOKEN = Pattern.compile("\\s*\\S+");
-    private static final Pattern SENTENCE_END = Pattern.compile("(?<=[.!?])\\s+|\\n\\s*\\n|\\n(?=\\s*[-*|#>\\d])");
     private static final Set<String> STOPWORDS = Set.of("a", "about", "an", "and", "are", "as", "at", "be", "by", "can",
             "do", "does", "for", "from", "how", "i", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "should",
             "so", "that", "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with",
@@ -63,11 +65,6 @@ public final class OfflineModels {
             }
         }
         return new ArrayList<>(terms);
-    }
-
-    /** A crude stem so that "tests", "testing" and "tested" meet: the first five letters. */
-    private static String stem(String term) {
-        return term.length() > 5 ? term.substring(0, 5) : term;
     }
 
     /** The last user message is the prompt; the earlier ones are the conversation's history. */
@@ -148,10 +145,26 @@ public final class OfflineModels {
     /** Extractive answer streamed a word at a time, with a pause between words like a model's token stream. */
     static final class Answer implements StreamingChatModel {
 
-        private final Duration tokenDelay;
+        /** Sentences shorter than this are headings' leftovers or fragments, longer ones are not worth quoting whole. */
+        private static final int MIN_SENTENCE_CHARS = 20;
+        private static final int MAX_SENTENCE_CHARS = 400;
+        /** Sentences embedded per answer, in source order: bounds the cost of one answer (a few ms each). */
+        private static final int MAX_CANDIDATES = 60;
+        /** Below this cosine similarity to the question a sentence is not about it (all-MiniLM-L6-v2). */
+        private static final double MIN_SIMILARITY = 0.2;
+        /** Nor is a sentence much further from the question than the nearest one: this share of the best similarity. */
+        private static final double MIN_SHARE_OF_BEST = 0.5;
+        /** Maximal marginal relevance: the weight of relevance against redundancy with the sentences already chosen. */
+        private static final double MMR_LAMBDA = 0.7;
+        /** A sentence this close to a chosen one says the same thing again. */
+        private static final double MAX_REDUNDANCY = 0.9;
 
-        Answer(Duration tokenDelay) {
+        private final Duration tokenDelay;
+        private final Embeddings embeddings;
+
+        Answer(Duration tokenDelay, Embeddings embeddings) {
             this.tokenDelay = tokenDelay;
+            this.embeddings = embeddings;
         }
 
         @Override
@@ -191,31 +204,58 @@ public final class OfflineModels {
                     .build());
         }
 
-        static String compose(String question, List<Prompts.Source> sources) {
-            List<String> questionStems = terms(question).stream().map(OfflineModels::stem).distinct().toList();
-            record Candidate(int source, int position, String sentence, long matches) {
+        /**
+         * The answer: up to {@value #MAX_SENTENCES} sentences of the sources, in plain text, chosen by their embedding's
+         * similarity to the question's and kept apart from each other by maximal marginal relevance (a sentence close
+         * to one already chosen scores less), the best first, each cited with its source number.
+         */
+        String compose(String question, List<Prompts.Source> sources) {
+            record Candidate(int source, String sentence) {
             }
             List<Candidate> candidates = new ArrayList<>();
             for (Prompts.Source source : sources) {
-                String[] sentences = SENTENCE_END.split(source.text());
-                for (int i = 0; i < sentences.length; i++) {
-                    String sentence = clean(sentences[i]);
-                    if (sentence.length() < 20) {
-                        continue;
-                    }
-                    Set<String> sentenceStems = new LinkedHashSet<>(terms(sentence).stream().map(OfflineModels::stem).toList());
-                    long matches = questionStems.stream().filter(sentenceStems::contains).count();
-                    if (matches > 0) {
-                        candidates.add(new Candidate(source.number(), i, sentence, matches));
+                for (String sentence : PlainText.sentences(source.text())) {
+                    if (isWholeSentence(sentence) && sentence.length() >= MIN_SENTENCE_CHARS && sentence.length() <= MAX_SENTENCE_CHARS
+                            && candidates.size() < MAX_CANDIDATES
+                            && candidates.stream().noneMatch(c -> c.sentence().equalsIgnoreCase(sentence))) {
+                        candidates.add(new Candidate(source.number(), sentence));
                     }
                 }
             }
-            List<Candidate> chosen = candidates.stream()
-                    .sorted(Comparator.comparingLong(Candidate::matches).reversed()
-                            .thenComparingInt(Candidate::source).thenComparingInt(Candidate::position))
-                    .limit(MAX_SENTENCES)
-                    .sorted(Comparator.comparingInt(Candidate::source).thenComparingInt(Candidate::position))
-                    .toList();
+            List<Integer> chosen = new ArrayList<>();
+            if (!candidates.isEmpty()) {
+                List<String> texts = new ArrayList<>();
+                texts.add(question);
+                candidates.forEach(candidate -> texts.add(candidate.sentence()));
+                List<float[]> vectors = embeddings.embedAll(texts);
+                float[] asked = vectors.get(0);
+                List<float[]> sentences = vectors.subList(1, vectors.size());
+                double nearest = sentences.stream().mapToDouble(sentence -> dot(asked, sentence)).max().orElse(0);
+                double floor = Math.max(MIN_SIMILARITY, MIN_SHARE_OF_BEST * nearest);
+                while (chosen.size() < MAX_SENTENCES) {
+                    int best = -1;
+                    double bestScore = Double.NEGATIVE_INFINITY;
+                    for (int i = 0; i < sentences.size(); i++) {
+                        double relevance = dot(asked, sentences.get(i));
+                        if (chosen.contains(i) || relevance < floor) {
+                            continue;
+                        }
+                        double redundancy = 0;
+                        for (int j : chosen) {
+                            redundancy = Math.max(redundancy, dot(sentences.get(i), sentences.get(j)));
+                        }
+                        double score = MMR_LAMBDA * relevance - (1 - MMR_LAMBDA) * redundancy;
+                        if (redundancy < MAX_REDUNDANCY && score > bestScore) {
+                            best = i;
+                            bestScore = score;
+                        }
+                    }
+                    if (best < 0) {
+                        break;
+                    }
+                    chosen.add(best);
+                }
+            }
             if (chosen.isEmpty()) {
                 return sources.isEmpty()
                         ? "I could not find anything about that in the indexed documents."
@@ -223,21 +263,30 @@ public final class OfflineModels {
                                 + "\" [" + sources.get(0).number() + "].";
             }
             StringBuilder answer = new StringBuilder("From the indexed documents: ");
-            for (Candidate candidate : chosen) {
-                String sentence = candidate.sentence();
+            for (int i : chosen) {
+                String sentence = candidates.get(i).sentence();
                 boolean endsSentence = sentence.endsWith(".") || sentence.endsWith("!") || sentence.endsWith("?");
                 String body = endsSentence ? sentence.substring(0, sentence.length() - 1) : sentence;
-                answer.append(body).append(" [").append(candidate.source()).append("]. ");
+                answer.append(body).append(" [").append(candidates.get(i).source()).append("]. ");
             }
             return answer.toString().strip();
         }
 
-        /** Markdown markup would read oddly once quoted inside a sentence. */
-        private static String clean(String sentence) {
-            return sentence.replaceAll("(?m)^\\s*(#+|[-*>]|\\d+\\.)\\s+", "")
-                    .replaceAll("[`*|]", "")
-                    .replaceAll("\\s+", " ")
-                    .strip();
+        /**
+         * A long section is chunked at a paragraph or word boundary, so a chunk may start or end inside a sentence:
+         * such a piece starts in lower case or ends with a comma or semicolon, and is not quoted.
+         */
+        private static boolean isWholeSentence(String sentence) {
+            char last = sentence.charAt(sentence.length() - 1);
+            return !Character.isLowerCase(sentence.codePointAt(0)) && last != ',' && last != ';';
+        }
+
+        private static double dot(float[] a, float[] b) {
+            double sum = 0;
+            for (int i = 0; i < a.length; i++) {
+                sum += a[i] * b[i];
+            }
+            return sum;
         }
     }
 

@@ -52,6 +52,20 @@ class PlainTextTest {
     }
 
     @Test
+    void sentencesOfTheProseLeaveHeadingsOut() {
+        String markdown = """
+                # Refunds
+
+                You can return an item within 30 days. Refunds go back to the card, e.g. a Visa card, in 5 days.
+
+                - Store credit is issued the same day
+                """;
+
+        assertThat(PlainText.sentences(markdown)).containsExactly("You can return an item within 30 days.",
+                "Refunds go back to the card, e.g. a Visa card, in 5 days.", "Store credit is issued the same day");
+    }
+
+    @Test
     void nothingGivesNoLines() {
         assertThat(PlainText.lines(null)).isEmpty();
         assertThat(PlainText.lines("   \n\n")).isEmpty();

@@ -16,9 +16,13 @@ import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import org.junit.jupiter.api.Test;
 
+import io.github.pgflowchat.documents.Embeddings;
+
 class OfflineModelsTest {
 
     private static final Prompts PROMPTS = Prompts.bundled();
+    private static final Embeddings EMBEDDINGS = new Embeddings();
+    private static final OfflineModels.Answer ANSWER = new OfflineModels.Answer(Duration.ZERO, EMBEDDINGS);
     private static final String QUESTION = "How do I run the tests?";
     private static final List<Prompts.Source> SOURCES = List.of(
             new Prompts.Source(4, "Quick start", "README.md", 0.6,
@@ -49,23 +53,82 @@ class OfflineModelsTest {
     }
 
     @Test
-    void answerQuotesMatchingSentencesCitedWithTheirSourceNumberInSourceOrder() {
-        String answer = OfflineModels.Answer.compose(QUESTION, SOURCES);
+    void answerQuotesTheSentencesNearestTheQuestionBestFirstEachCited() {
+        String answer = ANSWER.compose(QUESTION, SOURCES);
 
-        // The sentence of source 7 shares two terms and source 4's only one, yet source 4 comes first.
-        assertThat(answer).isEqualTo("From the indexed documents: Then run mvn verify from the project folder [4]. "
-                + "The tests run against a local PostgreSQL server [7].");
+        assertThat(answer).startsWith("From the indexed documents: ")
+                .contains("Then run mvn verify from the project folder [4].")
+                .contains("The tests run against a local PostgreSQL server [7].")
+                .doesNotContain("Short");
+        double first = similarity(QUESTION, "Then run mvn verify from the project folder.");
+        double second = similarity(QUESTION, "The tests run against a local PostgreSQL server.");
+        String better = first >= second ? "[4]" : "[7]";
+        String worse = first >= second ? "[7]" : "[4]";
+        assertThat(answer.indexOf(better)).as("the nearer sentence first").isLessThan(answer.indexOf(worse));
+    }
+
+    @Test
+    void answerFindsAParaphrasedSentenceAndSaysARepeatedPointOnce() {
+        List<Prompts.Source> sources = List.of(
+                new Prompts.Source(1, "Refunds", "refunds.md", 0.9, """
+                        # Refunds
+
+                        Card refunds appear within 5 to 10 business days after the warehouse receives the parcel.
+                        Our warehouse is in Leeds.
+                        """),
+                new Prompts.Source(2, "Returns FAQ", "faq.md", 0.5, """
+                        Card refunds appear within 5 to 10 business days after the warehouse has received the parcel.
+                        Gift cards never expire.
+                        """));
+
+        String answer = ANSWER.compose("How long until my money comes back after I send something back?", sources);
+
+        assertThat(answer).startsWith("From the indexed documents: Card refunds appear within 5 to 10 business days");
+        assertThat(answer.split("Card refunds appear", -1)).as("the same point once").hasSize(2);
+        assertThat(answer).doesNotContain("Gift cards", "Leeds", "#");
+    }
+
+    @Test
+    void answerLeavesOutPiecesOfSentencesWhereAChunkWasCut() {
+        List<Prompts.Source> sources = List.of(new Prompts.Source(2, "Refunds", "refunds.md", 0.9, """
+                card refunds appear within 5 to 10 business days after the warehouse receives the parcel.
+
+                Refunds of card payments take 5 to 10 business days. Store credit is issued the same day, and card
+                """));
+
+        String answer = ANSWER.compose("How long do card refunds take?", sources);
+
+        assertThat(answer).startsWith("From the indexed documents: Refunds of card payments take 5 to 10 business days [2].")
+                .doesNotContain("card refunds appear", "and card");
+    }
+
+    @Test
+    void answerIsPlainTextWhateverMarkdownTheSourcesAreIn() {
+        List<Prompts.Source> sources = List.of(new Prompts.Source(3, "Settings", "README.md", 0.8, """
+                | Variable | Default | Meaning |
+                |---|---|---|
+                | `SEARCH_MODE` | `hybrid` | how the [search step](#the-pipeline) ranks **chunks** |
+
+                ```bash
+                SEARCH_MODE=text mvn spring-boot:run
+                ```
+                """));
+
+        String answer = ANSWER.compose("Which setting changes how the search ranks chunks?", sources);
+
+        assertThat(answer).isEqualTo("From the indexed documents: Variable: SEARCH_MODE; Default: hybrid; Meaning: how the "
+                + "search step ranks chunks [3].");
     }
 
     @Test
     void answerWithoutSourcesSaysNothingWasFound() {
-        assertThat(OfflineModels.Answer.compose(QUESTION, List.of()))
+        assertThat(ANSWER.compose(QUESTION, List.of()))
                 .isEqualTo("I could not find anything about that in the indexed documents.");
     }
 
     @Test
     void answerWithoutAMatchingSentenceNamesTheClosestMatch() {
-        String answer = OfflineModels.Answer.compose("Which licence applies?", SOURCES);
+        String answer = ANSWER.compose("Which licence applies?", SOURCES);
 
         assertThat(answer).isEqualTo(
                 "The indexed documents do not say that directly. The closest match is \"Quick start\" [4].");
@@ -75,21 +138,21 @@ class OfflineModelsTest {
     void streamedTokensAddUpToTheCompleteAnswer() {
         RecordingHandler handler = new RecordingHandler(false);
 
-        new OfflineModels.Answer(Duration.ZERO).chat(answerRequest(), handler);
+        ANSWER.chat(answerRequest(), handler);
 
         assertThat(handler.error.get()).isNull();
         assertThat(handler.partials).hasSizeGreaterThan(1);
         assertThat(handler.complete.get()).isNotNull();
         String completeText = handler.complete.get().aiMessage().text();
         assertThat(String.join("", handler.partials)).isEqualTo(completeText);
-        assertThat(completeText).isEqualTo(OfflineModels.Answer.compose(QUESTION, SOURCES));
+        assertThat(completeText).isEqualTo(ANSWER.compose(QUESTION, SOURCES));
     }
 
     @Test
     void cancellingThroughTheStreamingHandleStopsWithAnError() {
         RecordingHandler handler = new RecordingHandler(true);
 
-        new OfflineModels.Answer(Duration.ZERO).chat(answerRequest(), handler);
+        ANSWER.chat(answerRequest(), handler);
 
         assertThat(Thread.currentThread().isInterrupted()).as("a cancel is not an interrupt of the caller").isFalse();
         assertThat(handler.partials).containsExactly("From");
@@ -163,5 +226,15 @@ class OfflineModelsTest {
         public void onError(Throwable throwable) {
             error.set(throwable);
         }
+    }
+
+    private static double similarity(String a, String b) {
+        float[] x = EMBEDDINGS.embed(a);
+        float[] y = EMBEDDINGS.embed(b);
+        double sum = 0;
+        for (int i = 0; i < x.length; i++) {
+            sum += x[i] * y[i];
+        }
+        return sum;
     }
 }
