@@ -268,6 +268,17 @@ public final class ChatStream {
         }
     }
 
+    /** Each step's value of {@code key}, for the steps that have one, in the order the steps were first seen. */
+    public synchronized Map<String, Object> stepValues(String key) {
+        Map<String, Object> values = new LinkedHashMap<>();
+        steps.forEach((slug, step) -> {
+            if (step.get(key) != null) {
+                values.put(slug, step.get(key));
+            }
+        });
+        return values;
+    }
+
     public synchronized Object stepValue(String stepSlug, String key) {
         Map<String, Object> step = steps.get(stepSlug);
         return step == null ? null : step.get(key);

@@ -22,6 +22,8 @@ import io.github.pgflowchat.logging.LogSafe;
 public class RunProgress {
 
     private static final Logger log = LoggerFactory.getLogger(RunProgress.class);
+    /** The key of the gateway's fields in a part's {@code providerMetadata}. */
+    public static final String PROVIDER_METADATA_KEY = "pgflowChat";
 
     public void stepStarted(ChatStream stream, JsonNode event) {
         Map<String, Object> changes = new LinkedHashMap<>();
@@ -73,6 +75,26 @@ public class RunProgress {
     }
 
     /**
+     * A {@code source-document} part per search result, after its {@code data-search} part: the AI SDK's own way to
+     * list what an answer draws on. {@code search} is what the run-progress route made of the step's output
+     * ({@code results} with rank, documentId, source, title, snippet, score); the gateway's fields go in
+     * {@code providerMetadata.pgflowChat}.
+     */
+    public void sources(ChatStream stream, JsonNode search) {
+        for (JsonNode result : search.path("results")) {
+            Map<String, Object> fields = new LinkedHashMap<>();
+            fields.put("rank", result.path("rank").asInt());
+            fields.put("documentId", result.path("documentId").asText());
+            fields.put("snippet", result.path("snippet").asText(""));
+            fields.put("score", result.path("score").asDouble());
+            String source = result.path("source").asText();
+            String title = result.path("title").asText(source);
+            stream.send(UiChunks.sourceDocument("document-" + result.path("documentId").asText(), "text/markdown",
+                    title.isBlank() ? source : title, source, Map.of(PROVIDER_METADATA_KEY, fields)));
+        }
+    }
+
+    /**
      * The run is done. If the answer was produced where no token reached this stream (another instance, say), the
      * stored answer is sent as one text part, so the client always gets the text it would have seen.
      */
@@ -84,17 +106,35 @@ public class RunProgress {
             }
             JsonNode respond = event.path("output").path("respond");
             if (!stream.hasText() && respond.hasNonNull("answer")) {
+                stream.send(UiChunks.startStep());
                 stream.sendText("text-" + stream.runId(), respond.path("answer").asText());
+                stream.closeText();
+                stream.send(UiChunks.finishStep());
             }
             stream.closeText();
             Map<String, Object> metadata = new LinkedHashMap<>();
             metadata.put("runId", stream.runId().toString());
             metadata.put("model", respond.path("model").asText(null));
             metadata.put("citations", respond.path("citations"));
+            if (respond.has("usage")) {
+                metadata.put("usage", respond.path("usage"));
+            }
+            metadata.put("timings", timings(stream, respond));
             stream.send(UiChunks.finish("stop", metadata));
             stream.end();
         }
         log.info("run {} completed (chat {}, user {}): {}", stream.runId(), LogSafe.prefix(stream.chatId()), LogSafe.prefix(stream.userId()), stream.stepSummary());
+    }
+
+    /** Each step's duration, the answer's time to its first token, and the whole chat's time, in milliseconds. */
+    private static Map<String, Object> timings(ChatStream stream, JsonNode respond) {
+        Map<String, Object> timings = new LinkedHashMap<>();
+        timings.put("steps", stream.stepValues("durationMs"));
+        if (respond.path("timings").has("firstTokenMs")) {
+            timings.put("answerFirstTokenMs", respond.path("timings").path("firstTokenMs").asLong());
+        }
+        timings.put("totalMs", (System.nanoTime() - stream.createdAtNanos()) / 1_000_000);
+        return timings;
     }
 
     private static String stepOf(JsonNode event) {

@@ -21,6 +21,22 @@ public final class UiChunks {
         return chunk("data-" + name, "id", id, "data", data);
     }
 
+    /** The start of one answer attempt: the client adds a {@code step-start} part to the message. */
+    public static Map<String, Object> startStep() {
+        return chunk("start-step");
+    }
+
+    public static Map<String, Object> finishStep() {
+        return chunk("finish-step");
+    }
+
+    /** A document the answer draws on; {@code providerMetadata} is keyed by provider, then by field. */
+    public static Map<String, Object> sourceDocument(String sourceId, String mediaType, String title, String filename,
+                                                     Map<String, Map<String, Object>> providerMetadata) {
+        return chunk("source-document", "sourceId", sourceId, "mediaType", mediaType, "title", title, "filename", filename,
+                "providerMetadata", providerMetadata);
+    }
+
     public static Map<String, Object> textStart(String id) {
         return chunk("text-start", "id", id);
     }

@@ -29,6 +29,7 @@ import dev.langchain4j.model.chat.response.PartialResponse;
 import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.chat.response.StreamingHandle;
+import dev.langchain4j.model.output.TokenUsage;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -36,6 +37,7 @@ import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.chat.ChatStream;
 import io.github.pgflowchat.chat.ChatStreams;
+import io.github.pgflowchat.chat.UiChunks;
 import io.github.pgflowchat.llm.ModelInfo;
 import io.github.pgflowchat.llm.Prompts;
 import io.github.pgflowchat.pgflow.StepCancelledException;
@@ -91,6 +93,9 @@ public class RespondStep {
             }
         }
         String textId = "text-" + runId + "-" + attempt;
+        long attemptStarted = System.nanoTime();
+        // Each attempt is a step of the AI SDK message: a retry after a failed attempt starts another.
+        stream.ifPresent(s -> s.send(UiChunks.startStep()));
         // Readable from other threads: GET /api/runs/{id} shows the answer so far while the step runs here.
         StringBuffer answer = new StringBuffer();
         answersInProgress.put(runId, answer);
@@ -152,6 +157,7 @@ public class RespondStep {
             stream.ifPresent(s -> {
                 s.whileAnswering(null);
                 s.closeText();
+                s.send(UiChunks.finishStep());
             });
         }
         if (response.finishReason() == null) {
@@ -170,7 +176,31 @@ public class RespondStep {
         output.put("model", model.describe());
         output.put("finishReason", response.finishReason().name().toLowerCase());
         output.put("attempt", attempt);
+        if (response.tokenUsage() != null) {
+            output.put("usage", usage(response.tokenUsage()));
+        }
+        Map<String, Object> timings = new LinkedHashMap<>();
+        if (tokens.get() > 0) {
+            timings.put("firstTokenMs", (firstTokenNanos.get() - attemptStarted) / 1_000_000);
+        }
+        timings.put("answerMs", (System.nanoTime() - attemptStarted) / 1_000_000);
+        output.put("timings", timings);
         return output;
+    }
+
+    /** The provider's token counts, as the AI SDK names them; a count the provider did not report is left out. */
+    private static Map<String, Object> usage(TokenUsage usage) {
+        Map<String, Object> counts = new LinkedHashMap<>();
+        if (usage.inputTokenCount() != null) {
+            counts.put("inputTokens", usage.inputTokenCount());
+        }
+        if (usage.outputTokenCount() != null) {
+            counts.put("outputTokens", usage.outputTokenCount());
+        }
+        if (usage.totalTokenCount() != null) {
+            counts.put("totalTokens", usage.totalTokenCount());
+        }
+        return counts;
     }
 
     /** The text written so far by an answer being written on this instance, if there is one. */

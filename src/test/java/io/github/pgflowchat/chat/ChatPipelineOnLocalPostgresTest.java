@@ -263,7 +263,31 @@ class ChatPipelineOnLocalPostgresTest {
                 .allSatisfy(p -> assertThat(p.path("data").path("status").asText()).isEqualTo("completed"));
         String text = parts.stream().filter(p -> p.path("type").asText().equals("text"))
                 .map(p -> p.path("text").asText()).findFirst().orElseThrow();
-        assertThat(text).isEqualTo(client.get("/api/runs/" + runId).body().path("output").path("respond").path("answer").asText());
+        JsonNode run = client.get("/api/runs/" + runId).body();
+        assertThat(text).isEqualTo(run.path("output").path("respond").path("answer").asText());
+
+        // The AI SDK's own parts: a step-start before the answer, and a source-document per search result.
+        List<String> types = parts.stream().map(p -> p.path("type").asText()).toList();
+        assertThat(types.indexOf("step-start")).as("step-start before the text").isBetween(0, types.indexOf("text"));
+        JsonNode results = run.path("steps").get(0).path("output").path("results");
+        List<JsonNode> documents = parts.stream().filter(p -> p.path("type").asText().equals("source-document")).toList();
+        assertThat(documents).hasSize(results.size()).isNotEmpty();
+        for (int i = 0; i < documents.size(); i++) {
+            JsonNode document = documents.get(i);
+            JsonNode searched = results.get(i);
+            assertThat(document.path("sourceId").asText()).isEqualTo("document-" + searched.path("documentId").asText());
+            assertThat(document.path("mediaType").asText()).isEqualTo("text/markdown");
+            assertThat(document.path("title").asText()).isEqualTo(searched.path("title").asText());
+            assertThat(document.path("filename").asText()).isEqualTo(searched.path("source").asText());
+            JsonNode fields = document.path("providerMetadata").path("pgflowChat");
+            assertThat(fields.path("rank").asInt()).isEqualTo(i + 1);
+            assertThat(fields.path("documentId").asText()).isEqualTo(searched.path("documentId").asText());
+            assertThat(fields.path("snippet").asText()).isEqualTo(searched.path("snippet").asText());
+            assertThat(fields.path("score").asDouble()).isEqualTo(searched.path("score").asDouble());
+        }
+        JsonNode metadata = message.path("metadata");
+        assertThat(metadata.path("timings").path("steps").fieldNames()).toIterable().containsExactly("search", "analyze", "respond");
+        assertThat(metadata.path("usage").isMissingNode()).as("the offline model reports no token usage").isTrue();
     }
 
     @Test

@@ -63,6 +63,14 @@ class OpenAiCompatibleProviderTest {
         assertThat(response.chunksOfType("text-delta").stream().map(c -> c.path("delta").asText()).toList())
                 .containsExactlyElementsOf(TOKENS);
         assertThat(response.chunks().get(0).path("messageMetadata").path("model").asText()).isEqualTo("openai-compatible:mock-model");
+        JsonNode finish = response.chunksOfType("finish").get(0).path("messageMetadata");
+        assertThat(finish.path("usage").path("inputTokens").asInt()).as("the provider's token counts").isEqualTo(120);
+        assertThat(finish.path("usage").path("outputTokens").asInt()).isEqualTo(TOKENS.size());
+        assertThat(finish.path("usage").path("totalTokens").asInt()).isEqualTo(120 + TOKENS.size());
+        assertThat(finish.path("timings").path("steps").path("search").asLong(-1)).isNotNegative();
+        assertThat(finish.path("timings").path("answerFirstTokenMs").asLong(-1)).isNotNegative();
+        assertThat(finish.path("timings").path("totalMs").asLong()).isPositive();
+        assertThat(response.types()).containsSubsequence("start-step", "text-start", "text-delta", "text-end", "finish-step", "finish");
 
         JsonNode run = client.get("/api/runs/" + response.runId()).body();
         JsonNode analysis = run.path("steps").get(1).path("output");
@@ -80,6 +88,7 @@ class OpenAiCompatibleProviderTest {
         assertThat(analysisRequest.path("messages").get(0).path("content").asText()).isEqualTo(prompts.analysisSystem().text());
         JsonNode answerRequest = OPENAI.requests().get(requestsBefore + 1);
         assertThat(answerRequest.path("stream").asBoolean()).isTrue();
+        assertThat(answerRequest.path("stream_options").path("include_usage").asBoolean()).isTrue();
         assertThat(answerRequest.path("model").asText()).isEqualTo("mock-model");
         JsonNode messages = answerRequest.path("messages");
         assertThat(messages.get(0).path("content").asText()).isEqualTo(prompts.answerSystem().text());

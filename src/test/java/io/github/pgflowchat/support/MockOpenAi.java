@@ -110,6 +110,13 @@ public final class MockOpenAi extends Dispatcher {
             }
             events.append("data: ").append(chunk).append("\n\n");
         }
+        // With stream_options.include_usage (LangChain4j asks for it), the last chunk has no choices and the usage.
+        ObjectNode usage = JSON.createObjectNode().put("id", "chatcmpl-mock").put("object", "chat.completion.chunk")
+                .put("created", 1_764_000_000L).put("model", model);
+        usage.putArray("choices");
+        usage.putObject("usage").put("prompt_tokens", 120).put("completion_tokens", answerTokens.size())
+                .put("total_tokens", 120 + answerTokens.size());
+        events.append("data: ").append(usage).append("\n\n");
         events.append("data: [DONE]\n\n");
         return new MockResponse().setHeader("Content-Type", "text/event-stream").setBody(events.toString());
     }
