@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 import org.slf4j.Logger;
@@ -37,12 +38,15 @@ public class FollowedRuns implements DisposableBean {
     private final RunStates states;
     private final Map<UUID, Follower> followers = new ConcurrentHashMap<>();
     private final AtomicBoolean allPending = new AtomicBoolean();
+    private final AtomicBoolean timerPending = new AtomicBoolean();
+    private final AtomicLong deliveredOnHint = new AtomicLong();
+    private final AtomicLong deliveredOnTimer = new AtomicLong();
     private final ExecutorService delivery = Executors.newSingleThreadExecutor(r -> daemon(r, "run-events"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "run-events-reconciler"));
 
     public FollowedRuns(RunStates states, @Value("${gateway.events.reconcile-interval}") Duration reconcileInterval) {
         this.states = states;
-        timer.scheduleWithFixedDelay(this::hintAll, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::reconcileOnTimer, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Follows a run until the subscription is closed; subscribe before the run starts. */
@@ -76,12 +80,36 @@ public class FollowedRuns implements DisposableBean {
         }
     }
 
+    /** The timer's reading: what it delivers is what no hint brought in time (the fallback). */
+    private void reconcileOnTimer() {
+        if (timerPending.compareAndSet(false, true)) {
+            delivery.execute(() -> {
+                timerPending.set(false);
+                reconcile(List.copyOf(followers.values()), deliveredOnTimer);
+            });
+        }
+    }
+
     private void reconcileAll() {
-        reconcile(List.copyOf(followers.values()));
+        reconcile(List.copyOf(followers.values()), deliveredOnHint);
+    }
+
+    /** Events handed on after a hint (a broadcast, a NOTIFY, a join's or reconnect's catch-up). */
+    public long eventsDeliveredOnHint() {
+        return deliveredOnHint.get();
+    }
+
+    /** Events handed on by the reconciler's timer: events no hint had brought by then. */
+    public long eventsDeliveredOnTimer() {
+        return deliveredOnTimer.get();
+    }
+
+    private void reconcile(List<Follower> batch) {
+        reconcile(batch, deliveredOnHint);
     }
 
     /** Runs on the delivery thread only, so each listener sees its run's events one at a time and in order. */
-    private void reconcile(List<Follower> batch) {
+    private void reconcile(List<Follower> batch, AtomicLong deliveredCount) {
         if (batch.isEmpty()) {
             return;
         }
@@ -90,7 +118,7 @@ public class FollowedRuns implements DisposableBean {
         try {
             Map<UUID, Map<String, RunEvent>> implied = states.impliedEvents(byRun.keySet(),
                     (runId, name) -> !byRun.get(runId).delivered.contains(name));
-            implied.forEach((runId, events) -> byRun.get(runId).deliver(events));
+            implied.forEach((runId, events) -> deliveredCount.addAndGet(byRun.get(runId).deliver(events)));
         } catch (RuntimeException e) {
             log.warn("Could not read the state of {} followed run(s): {}", batch.size(), e.getMessage());
         }
@@ -120,7 +148,9 @@ public class FollowedRuns implements DisposableBean {
             this.listener = listener;
         }
 
-        void deliver(Map<String, RunEvent> events) {
+        /** Returns how many events the listener accepted. */
+        int deliver(Map<String, RunEvent> events) {
+            int accepted = 0;
             for (Map.Entry<String, RunEvent> event : events.entrySet()) {
                 if (followers.get(runId) != this || delivered.contains(event.getKey())) {
                     continue;
@@ -128,12 +158,14 @@ public class FollowedRuns implements DisposableBean {
                 try {
                     listener.accept(event.getValue());
                     delivered.add(event.getKey());
+                    accepted++;
                 } catch (RuntimeException e) {
                     // Not marked delivered: the next reconcile offers it again, and nothing after it overtakes it.
                     log.warn("Listener of run {} failed on {}: {}", runId, event.getKey(), e.getMessage(), e);
-                    return;
+                    return accepted;
                 }
             }
+            return accepted;
         }
     }
 }
