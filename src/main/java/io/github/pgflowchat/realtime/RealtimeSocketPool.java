@@ -344,9 +344,12 @@ public final class RealtimeSocketPool implements AutoCloseable {
                     if (placed.get(topic) == this) {
                         placed.remove(topic);
                     }
+                    if (capacity == limits.maxChannelsPerSocket()) {
+                        log.warn("Realtime socket {} refused a channel ({}) before {}; it takes no more, others go to another socket",
+                                id, LogSafe.prefix(reason, 100), limits.maxChannelsPerSocket());
+                    }
+                    // Joins still in flight may be refused too, each lowering it to what the socket really holds.
                     capacity = Math.min(capacity, topics.size());
-                    log.warn("Realtime socket {} is full at {} channels ({}); joining {} on another socket",
-                            id, topics.size(), LogSafe.prefix(reason, 100), topic);
                     channelGauge.set(placed.size());
                     if (topics.isEmpty()) {
                         idleSince();
