@@ -59,6 +59,9 @@ public class FollowedRuns implements DisposableBean {
     /** Something happened to the run: read it again soon. Hints that arrive while one is pending are merged. */
     public void hint(UUID runId) {
         Follower follower = followers.get(runId);
+        if (follower != null) {
+            follower.hints.incrementAndGet();
+        }
         if (follower != null && follower.pending.compareAndSet(false, true)) {
             delivery.execute(() -> {
                 follower.pending.set(false);
@@ -72,6 +75,7 @@ public class FollowedRuns implements DisposableBean {
      * most one such reading waits at a time, so a slow database (an outage) does not pile them up behind the hints.
      */
     public void hintAll() {
+        followers.values().forEach(follower -> follower.hints.incrementAndGet());
         if (allPending.compareAndSet(false, true)) {
             delivery.execute(() -> {
                 allPending.set(false);
@@ -85,13 +89,13 @@ public class FollowedRuns implements DisposableBean {
         if (timerPending.compareAndSet(false, true)) {
             delivery.execute(() -> {
                 timerPending.set(false);
-                reconcile(List.copyOf(followers.values()), deliveredOnTimer);
+                reconcile(List.copyOf(followers.values()), true);
             });
         }
     }
 
     private void reconcileAll() {
-        reconcile(List.copyOf(followers.values()), deliveredOnHint);
+        reconcile(List.copyOf(followers.values()), false);
     }
 
     /** Events handed on after a hint (a broadcast, a NOTIFY, a join's or reconnect's catch-up). */
@@ -99,26 +103,35 @@ public class FollowedRuns implements DisposableBean {
         return deliveredOnHint.get();
     }
 
-    /** Events handed on by the reconciler's timer: events no hint had brought by then. */
+    /** Events the reconciler's timer handed on for a run no hint had come for since its last reading: the fallback. */
     public long eventsDeliveredOnTimer() {
         return deliveredOnTimer.get();
     }
 
     private void reconcile(List<Follower> batch) {
-        reconcile(batch, deliveredOnHint);
+        reconcile(batch, false);
     }
 
     /** Runs on the delivery thread only, so each listener sees its run's events one at a time and in order. */
-    private void reconcile(List<Follower> batch, AtomicLong deliveredCount) {
+    private void reconcile(List<Follower> batch, boolean onTimer) {
         if (batch.isEmpty()) {
             return;
         }
         Map<UUID, Follower> byRun = new HashMap<>();
-        batch.forEach(follower -> byRun.put(follower.runId, follower));
+        Map<UUID, Long> hintsBefore = new HashMap<>();
+        batch.forEach(follower -> {
+            byRun.put(follower.runId, follower);
+            hintsBefore.put(follower.runId, follower.hints.get());
+        });
         try {
             Map<UUID, Map<String, RunEvent>> implied = states.impliedEvents(byRun.keySet(),
                     (runId, name) -> !byRun.get(runId).delivered.contains(name));
-            implied.forEach((runId, events) -> deliveredCount.addAndGet(byRun.get(runId).deliver(events)));
+            implied.forEach((runId, events) -> {
+                Follower follower = byRun.get(runId);
+                boolean unhinted = onTimer && hintsBefore.get(runId) == follower.hintsRead;
+                (unhinted ? deliveredOnTimer : deliveredOnHint).addAndGet(follower.deliver(events));
+            });
+            hintsBefore.forEach((runId, hints) -> byRun.get(runId).hintsRead = hints);
         } catch (RuntimeException e) {
             log.warn("Could not read the state of {} followed run(s): {}", batch.size(), e.getMessage());
         }
@@ -142,6 +155,9 @@ public class FollowedRuns implements DisposableBean {
         /** Names of the events the listener accepted; touched only on the delivery thread. */
         private final Set<String> delivered = new HashSet<>();
         private final AtomicBoolean pending = new AtomicBoolean();
+        /** Hints received for the run, and how many of them a reading had seen (delivery thread only). */
+        private final AtomicLong hints = new AtomicLong();
+        private long hintsRead;
 
         Follower(UUID runId, Consumer<RunEvent> listener) {
             this.runId = runId;

@@ -251,12 +251,17 @@ public final class PhoenixTestServer implements AutoCloseable {
         relay.start();
     }
 
-    @Override
-    public void close() throws Exception {
+    /** Stops relaying the database's broadcasts; call it before the database goes away. */
+    public void stopRelay() throws InterruptedException {
         relaying = false;
         if (relay != null) {
             relay.join(2000);
         }
+    }
+
+    @Override
+    public void close() throws Exception {
+        stopRelay();
         vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
