@@ -354,7 +354,10 @@ public final class RealtimeClient implements AutoCloseable {
                 }
             }
             case PhoenixMessage.ERROR, PhoenixMessage.CLOSE -> {
-                if (message.joinRef() == null || message.joinRef().equals(channel.joinRef)) {
+                if (channel.state == State.CLOSED && channel.rejoinTimer != -1) {
+                    // Already ended (a system error, then this close) and due to join again: one back-off step, not two.
+                    log.debug("Realtime channel {} ended ({}), already rejoining", channel.topic, message.event());
+                } else if (message.joinRef() == null || message.joinRef().equals(channel.joinRef)) {
                     log.warn("Realtime channel {} ended ({}); joining again", channel.topic, message.event());
                     scheduleRejoin(channel, nextBackoff(channel));
                 }

@@ -32,24 +32,18 @@ public record RealtimeProperties(String url, String apiKey, String accessToken, 
 
     @ConstructorBinding
     public RealtimeProperties {
-        if (maxChannelsPerSocket <= 0) {
-            maxChannelsPerSocket = DEFAULT_MAX_CHANNELS_PER_SOCKET;
-        }
-        if (maxSockets <= 0) {
-            maxSockets = DEFAULT_MAX_SOCKETS;
-        }
-        if (joinsPerSecond <= 0) {
-            joinsPerSecond = DEFAULT_JOINS_PER_SECOND;
-        }
-        if (idleSocketTimeout == null) {
-            idleSocketTimeout = DEFAULT_IDLE_SOCKET_TIMEOUT;
+        if (maxChannelsPerSocket <= 0 || maxSockets <= 0 || joinsPerSecond <= 0 || idleSocketTimeout == null || idleSocketTimeout.isNegative()) {
+            throw new IllegalArgumentException("REALTIME_MAX_CHANNELS_PER_SOCKET, REALTIME_MAX_SOCKETS and REALTIME_JOINS_PER_SECOND must be "
+                    + "positive and REALTIME_IDLE_SOCKET_TIMEOUT a duration, not " + maxChannelsPerSocket + ", " + maxSockets + ", "
+                    + joinsPerSecond + ", " + idleSocketTimeout);
         }
     }
 
     /** The connection settings with the pool's defaults. */
     public RealtimeProperties(String url, String apiKey, String accessToken, String vsn, Duration heartbeatInterval,
                               Duration joinTimeout) {
-        this(url, apiKey, accessToken, vsn, heartbeatInterval, joinTimeout, 0, 0, 0, null);
+        this(url, apiKey, accessToken, vsn, heartbeatInterval, joinTimeout, DEFAULT_MAX_CHANNELS_PER_SOCKET, DEFAULT_MAX_SOCKETS,
+                DEFAULT_JOINS_PER_SECOND, DEFAULT_IDLE_SOCKET_TIMEOUT);
     }
 
     /** The websocket endpoint with {@code apikey} and {@code vsn}, as supabase-js builds it. */
