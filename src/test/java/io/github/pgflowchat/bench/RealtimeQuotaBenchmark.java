@@ -140,6 +140,7 @@ final class RealtimeQuotaBenchmark {
             Chats.run(client, name + "-warm-up-" + i, event -> { });
         }
         FollowedRuns followed = gateway.bean(FollowedRuns.class);
+        settle(followed);
         long hintBefore = followed.eventsDeliveredOnHint();
         long timerBefore = followed.eventsDeliveredOnTimer();
         ConcurrentLinkedQueue<Double> ttft = new ConcurrentLinkedQueue<>();
@@ -164,14 +165,18 @@ final class RealtimeQuotaBenchmark {
             }
         }
         double wall = (System.nanoTime() - start) / 1e9;
-        // A stream ends on its last event, a moment before that event is counted: wait for the counts to settle.
+        settle(followed);
+        return new Outcome(List.copyOf(ttft), wall, followed.eventsDeliveredOnHint() - hintBefore,
+                followed.eventsDeliveredOnTimer() - timerBefore, errors);
+    }
+
+    /** A stream ends on its last event, a moment before that event is counted: waits for the counts to settle. */
+    private static void settle(FollowedRuns followed) throws InterruptedException {
         long settled = -1;
         for (int i = 0; i < 50 && settled != followed.eventsDeliveredOnHint() + followed.eventsDeliveredOnTimer(); i++) {
             settled = followed.eventsDeliveredOnHint() + followed.eventsDeliveredOnTimer();
             Thread.sleep(200);
         }
-        return new Outcome(List.copyOf(ttft), wall, followed.eventsDeliveredOnHint() - hintBefore,
-                followed.eventsDeliveredOnTimer() - timerBefore, errors);
     }
 
     private static String describe(List<String> errors) {
