@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 import org.slf4j.Logger;
@@ -37,12 +38,15 @@ public class FollowedRuns implements DisposableBean {
     private final RunStates states;
     private final Map<UUID, Follower> followers = new ConcurrentHashMap<>();
     private final AtomicBoolean allPending = new AtomicBoolean();
+    private final AtomicBoolean timerPending = new AtomicBoolean();
+    private final AtomicLong deliveredOnHint = new AtomicLong();
+    private final AtomicLong deliveredOnTimer = new AtomicLong();
     private final ExecutorService delivery = Executors.newSingleThreadExecutor(r -> daemon(r, "run-events"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "run-events-reconciler"));
 
     public FollowedRuns(RunStates states, @Value("${gateway.events.reconcile-interval}") Duration reconcileInterval) {
         this.states = states;
-        timer.scheduleWithFixedDelay(this::hintAll, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::reconcileOnTimer, reconcileInterval.toMillis(), reconcileInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Follows a run until the subscription is closed; subscribe before the run starts. */
@@ -55,6 +59,9 @@ public class FollowedRuns implements DisposableBean {
     /** Something happened to the run: read it again soon. Hints that arrive while one is pending are merged. */
     public void hint(UUID runId) {
         Follower follower = followers.get(runId);
+        if (follower != null) {
+            follower.hints.incrementAndGet();
+        }
         if (follower != null && follower.pending.compareAndSet(false, true)) {
             delivery.execute(() -> {
                 follower.pending.set(false);
@@ -68,6 +75,7 @@ public class FollowedRuns implements DisposableBean {
      * most one such reading waits at a time, so a slow database (an outage) does not pile them up behind the hints.
      */
     public void hintAll() {
+        followers.values().forEach(follower -> follower.hints.incrementAndGet());
         if (allPending.compareAndSet(false, true)) {
             delivery.execute(() -> {
                 allPending.set(false);
@@ -76,21 +84,54 @@ public class FollowedRuns implements DisposableBean {
         }
     }
 
+    /** The timer's reading: what it delivers is what no hint brought in time (the fallback). */
+    private void reconcileOnTimer() {
+        if (timerPending.compareAndSet(false, true)) {
+            delivery.execute(() -> {
+                timerPending.set(false);
+                reconcile(List.copyOf(followers.values()), true);
+            });
+        }
+    }
+
     private void reconcileAll() {
-        reconcile(List.copyOf(followers.values()));
+        reconcile(List.copyOf(followers.values()), false);
+    }
+
+    /** Events handed on after a hint (a broadcast, a NOTIFY, a join's or reconnect's catch-up). */
+    public long eventsDeliveredOnHint() {
+        return deliveredOnHint.get();
+    }
+
+    /** Events the reconciler's timer handed on for a run no hint had come for since its last reading: the fallback. */
+    public long eventsDeliveredOnTimer() {
+        return deliveredOnTimer.get();
+    }
+
+    private void reconcile(List<Follower> batch) {
+        reconcile(batch, false);
     }
 
     /** Runs on the delivery thread only, so each listener sees its run's events one at a time and in order. */
-    private void reconcile(List<Follower> batch) {
+    private void reconcile(List<Follower> batch, boolean onTimer) {
         if (batch.isEmpty()) {
             return;
         }
         Map<UUID, Follower> byRun = new HashMap<>();
-        batch.forEach(follower -> byRun.put(follower.runId, follower));
+        Map<UUID, Long> hintsBefore = new HashMap<>();
+        batch.forEach(follower -> {
+            byRun.put(follower.runId, follower);
+            hintsBefore.put(follower.runId, follower.hints.get());
+        });
         try {
             Map<UUID, Map<String, RunEvent>> implied = states.impliedEvents(byRun.keySet(),
                     (runId, name) -> !byRun.get(runId).delivered.contains(name));
-            implied.forEach((runId, events) -> byRun.get(runId).deliver(events));
+            implied.forEach((runId, events) -> {
+                Follower follower = byRun.get(runId);
+                boolean unhinted = onTimer && hintsBefore.get(runId) == follower.hintsRead;
+                (unhinted ? deliveredOnTimer : deliveredOnHint).addAndGet(follower.deliver(events));
+            });
+            hintsBefore.forEach((runId, hints) -> byRun.get(runId).hintsRead = hints);
         } catch (RuntimeException e) {
             log.warn("Could not read the state of {} followed run(s): {}", batch.size(), e.getMessage());
         }
@@ -114,13 +155,18 @@ public class FollowedRuns implements DisposableBean {
         /** Names of the events the listener accepted; touched only on the delivery thread. */
         private final Set<String> delivered = new HashSet<>();
         private final AtomicBoolean pending = new AtomicBoolean();
+        /** Hints received for the run, and how many of them a reading had seen (delivery thread only). */
+        private final AtomicLong hints = new AtomicLong();
+        private long hintsRead;
 
         Follower(UUID runId, Consumer<RunEvent> listener) {
             this.runId = runId;
             this.listener = listener;
         }
 
-        void deliver(Map<String, RunEvent> events) {
+        /** Returns how many events the listener accepted. */
+        int deliver(Map<String, RunEvent> events) {
+            int accepted = 0;
             for (Map.Entry<String, RunEvent> event : events.entrySet()) {
                 if (followers.get(runId) != this || delivered.contains(event.getKey())) {
                     continue;
@@ -128,12 +174,14 @@ public class FollowedRuns implements DisposableBean {
                 try {
                     listener.accept(event.getValue());
                     delivered.add(event.getKey());
+                    accepted++;
                 } catch (RuntimeException e) {
                     // Not marked delivered: the next reconcile offers it again, and nothing after it overtakes it.
                     log.warn("Listener of run {} failed on {}: {}", runId, event.getKey(), e.getMessage(), e);
-                    return;
+                    return accepted;
                 }
             }
+            return accepted;
         }
     }
 }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,7 +29,8 @@ import io.github.pgflowchat.logging.LogSafe;
  * a socket whose heartbeat went unanswered; it pushes a changed access token to the joined channels.
  * <p>
  * All state lives on one Vert.x event-loop context, so frames are handled one at a time in arrival order and a
- * channel's messages reach its listener in order.
+ * channel's messages reach its listener in order. In a {@link RealtimeSocketPool} each socket is one client, and its
+ * {@link Quotas} decide when a join may be sent and what a refused one leads to.
  */
 public final class RealtimeClient implements AutoCloseable {
 
@@ -43,12 +45,42 @@ public final class RealtimeClient implements AutoCloseable {
         }
     }
 
+    /**
+     * What the socket's owner decides about Realtime's quotas; every method is called on the client's context. Alone,
+     * a client joins at once and retries anything refused with {@link #BACKOFF}.
+     */
+    public interface Quotas {
+        Quotas NONE = new Quotas() {
+        };
+
+        /**
+         * Runs {@code join} when a join may be sent; it answers whether it sent one (false: the channel no longer
+         * wants it). Every join of this client passes here: the first, rejoins, and all joins after a reconnect.
+         */
+        default void pace(BooleanSupplier join) {
+            join.getAsBoolean();
+        }
+
+        /**
+         * Realtime refused the channel's join. Answers how long to wait before joining again on this socket, or
+         * {@code null} when the channel leaves this client (the owner places it elsewhere).
+         */
+        default Duration onJoinRefused(String topic, ChannelListener listener, String reason, Duration backoff) {
+            return backoff;
+        }
+
+        /** A {@code system} error ended the channel (e.g. too many messages per second): the delay before rejoining. */
+        default Duration onSystemError(String topic, String message, Duration backoff) {
+            return backoff;
+        }
+    }
+
     private static final Logger log = LoggerFactory.getLogger(RealtimeClient.class);
     /** Socket reconnect and channel rejoin delays, as realtime-js uses them; the last repeats. */
     private static final List<Duration> BACKOFF = List.of(Duration.ofSeconds(1), Duration.ofSeconds(2),
             Duration.ofSeconds(5), Duration.ofSeconds(10));
 
-    private enum State { CLOSED, JOINING, JOINED }
+    private enum State { CLOSED, WAITING, JOINING, JOINED }
 
     private final class Channel {
         final String topic;
@@ -56,6 +88,10 @@ public final class RealtimeClient implements AutoCloseable {
         State state = State.CLOSED;
         String joinRef;
         int rejoinAttempts;
+        /** Which request to join is current: a paced join that waited past a reconnect or a leave is dropped. */
+        long joinRequest;
+        long rejoinTimer = -1;
+        long rejoinDueMillis;
 
         Channel(String topic, ChannelListener listener) {
             this.topic = topic;
@@ -72,6 +108,7 @@ public final class RealtimeClient implements AutoCloseable {
     private final Supplier<String> accessToken;
     private final Duration heartbeatInterval;
     private final Duration joinTimeout;
+    private final Quotas quotas;
     private final Map<String, Channel> channels = new HashMap<>();
     private WebSocket socket;
     private boolean closed;
@@ -85,7 +122,13 @@ public final class RealtimeClient implements AutoCloseable {
 
     public RealtimeClient(Vertx vertx, URI uri, String vsn, ObjectMapper json, Supplier<String> accessToken,
                           Duration heartbeatInterval, Duration joinTimeout) {
+        this(vertx, uri, vsn, json, accessToken, heartbeatInterval, joinTimeout, Quotas.NONE);
+    }
+
+    public RealtimeClient(Vertx vertx, URI uri, String vsn, ObjectMapper json, Supplier<String> accessToken,
+                          Duration heartbeatInterval, Duration joinTimeout, Quotas quotas) {
         this.vertx = vertx;
+        this.quotas = quotas;
         this.context = vertx.getOrCreateContext();
         this.client = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxFrameSize(5_000_000).setMaxMessageSize(5_000_000));
         this.uri = uri;
@@ -115,7 +158,7 @@ public final class RealtimeClient implements AutoCloseable {
             Channel channel = new Channel(topic, listener);
             channels.put(topic, channel);
             if (socket != null) {
-                sendJoin(channel);
+                requestJoin(channel);
             }
         });
     }
@@ -123,7 +166,9 @@ public final class RealtimeClient implements AutoCloseable {
     public void leave(String topic) {
         context.runOnContext(v -> {
             Channel channel = channels.remove(topic);
-            if (channel != null && channel.state == State.JOINED && socket != null) {
+            // A join still in flight is left too: the server handles the leave after it, and the channel is not left
+            // behind on the server, counting toward its channels-per-socket quota.
+            if (channel != null && (channel.state == State.JOINED || channel.state == State.JOINING) && socket != null) {
                 push(channel.joinRef, topic, PhoenixMessage.LEAVE, json.createObjectNode());
             }
         });
@@ -175,7 +220,7 @@ public final class RealtimeClient implements AutoCloseable {
         webSocket.exceptionHandler(error -> log.debug("Realtime socket error: {}", error.toString()));
         webSocket.closeHandler(v -> onDisconnected(webSocket));
         heartbeatTimer = vertx.setPeriodic(heartbeatInterval.toMillis(), id -> heartbeat());
-        channels.values().forEach(this::sendJoin);
+        channels.values().forEach(this::requestJoin);
     }
 
     private void onDisconnected(WebSocket webSocket) {
@@ -220,6 +265,20 @@ public final class RealtimeClient implements AutoCloseable {
         }
     }
 
+    /** Asks the quotas for a slot to join in; the join is sent only if the channel still wants it then. */
+    private void requestJoin(Channel channel) {
+        channel.state = State.WAITING;
+        long request = ++channel.joinRequest;
+        quotas.pace(() -> {
+            if (closed || socket == null || channels.get(channel.topic) != channel || channel.state != State.WAITING
+                    || channel.joinRequest != request) {
+                return false;
+            }
+            sendJoin(channel);
+            return true;
+        });
+    }
+
     private void sendJoin(Channel channel) {
         ObjectNode payload = json.createObjectNode();
         ObjectNode config = payload.putObject("config");
@@ -236,17 +295,33 @@ public final class RealtimeClient implements AutoCloseable {
         vertx.setTimer(joinTimeout.toMillis(), id -> {
             if (channels.get(channel.topic) == channel && channel.state == State.JOINING && joinRef.equals(channel.joinRef)) {
                 log.warn("No reply to the join of {} within {}; trying again", channel.topic, joinTimeout);
-                scheduleRejoin(channel);
+                scheduleRejoin(channel, nextBackoff(channel));
             }
         });
     }
 
-    private void scheduleRejoin(Channel channel) {
+    private Duration nextBackoff(Channel channel) {
+        return BACKOFF.get(Math.min(channel.rejoinAttempts++, BACKOFF.size() - 1));
+    }
+
+    /**
+     * Joins again after {@code delay}; a rejoin already due later stands (a {@code system} error's back-off is not
+     * cut short by the {@code phx_close} that follows it).
+     */
+    private void scheduleRejoin(Channel channel, Duration delay) {
         channel.state = State.CLOSED;
-        Duration delay = BACKOFF.get(Math.min(channel.rejoinAttempts++, BACKOFF.size() - 1));
-        vertx.setTimer(delay.toMillis(), id -> {
+        long due = System.currentTimeMillis() + delay.toMillis();
+        if (channel.rejoinTimer != -1) {
+            if (channel.rejoinDueMillis >= due) {
+                return;
+            }
+            vertx.cancelTimer(channel.rejoinTimer);
+        }
+        channel.rejoinDueMillis = due;
+        channel.rejoinTimer = vertx.setTimer(Math.max(1, delay.toMillis()), id -> {
+            channel.rejoinTimer = -1;
             if (channels.get(channel.topic) == channel && channel.state == State.CLOSED && socket != null) {
-                sendJoin(channel);
+                requestJoin(channel);
             }
         });
     }
@@ -279,15 +354,19 @@ public final class RealtimeClient implements AutoCloseable {
                 }
             }
             case PhoenixMessage.ERROR, PhoenixMessage.CLOSE -> {
-                if (message.joinRef() == null || message.joinRef().equals(channel.joinRef)) {
+                if (channel.state == State.CLOSED && channel.rejoinTimer != -1) {
+                    // Already ended (a system error, then this close) and due to join again: one back-off step, not two.
+                    log.debug("Realtime channel {} ended ({}), already rejoining", channel.topic, message.event());
+                } else if (message.joinRef() == null || message.joinRef().equals(channel.joinRef)) {
                     log.warn("Realtime channel {} ended ({}); joining again", channel.topic, message.event());
-                    scheduleRejoin(channel);
+                    scheduleRejoin(channel, nextBackoff(channel));
                 }
             }
             case PhoenixMessage.SYSTEM -> {
                 if ("error".equals(message.payload().path("status").asText())) {
-                    log.warn("Realtime channel {}: {}; joining again", channel.topic, LogSafe.prefix(message.payload().path("message").asText(), 200));
-                    scheduleRejoin(channel);
+                    String text = message.payload().path("message").asText();
+                    log.warn("Realtime channel {}: {}; joining again", channel.topic, LogSafe.prefix(text, 200));
+                    scheduleRejoin(channel, quotas.onSystemError(channel.topic, text, nextBackoff(channel)));
                 }
             }
             default -> log.debug("Ignoring {} on {}", LogSafe.prefix(message.event()), channel.topic);
@@ -306,7 +385,13 @@ public final class RealtimeClient implements AutoCloseable {
             String reason = reply.payload().path("response").path("reason").asText("join refused");
             log.warn("Realtime refused the join of {}: {}", channel.topic, LogSafe.prefix(reason, 200));
             channel.listener.onJoinError(reason);
-            scheduleRejoin(channel);
+            Duration delay = quotas.onJoinRefused(channel.topic, channel.listener, reason, nextBackoff(channel));
+            if (delay == null) {
+                channels.remove(channel.topic);
+                channel.state = State.CLOSED;
+            } else {
+                scheduleRejoin(channel, delay);
+            }
         }
     }
 

@@ -18,11 +18,12 @@ import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.events.RunEventSource;
 
 /**
- * Run events woken by Supabase Realtime: each followed run is a channel {@code realtime:pgflow:run:<run_id>} on the
- * instance's one socket. pgflow broadcasts on public topics, so anyone with the anon key and a run id can send into
+ * Run events woken by Supabase Realtime: each followed run is a channel {@code realtime:pgflow:run:<run_id>} on one
+ * of the instance's sockets ({@link RealtimeSocketPool}, within Supabase's quotas). pgflow broadcasts on public topics, so anyone with the anon key and a run id can send into
  * one: a broadcast is only a hint that makes {@link FollowedRuns} read the run's state from the database, and its
  * payload is never delivered. Broadcasts sent before a join completes are never delivered either, so every (re)join
- * reads the run's state too; while the socket is down the reconciler's timer keeps followed runs moving.
+ * reads the run's state too; while the socket is down, or a run's channel waits for its join (paced, or refused for a
+ * quota and retried), the reconciler's timer keeps followed runs moving.
  */
 @Component
 @ConditionalOnExpression(RealtimeRunEventSource.SELECTED)
@@ -36,7 +37,7 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
 
     private final FollowedRuns followedRuns;
     private final Vertx vertx;
-    private final RealtimeClient client;
+    private final RealtimeSocketPool client;
     private final DistributionSummary messagesPerRun;
 
     public RealtimeRunEventSource(FollowedRuns followedRuns, ObjectMapper json, RealtimeProperties properties, MeterRegistry meters) {
@@ -49,8 +50,8 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
                     + "(gateway.realtime.url, gateway.realtime.api-key); or set EVENTS_SOURCE=notify");
         }
         this.vertx = Vertx.vertx();
-        this.client = new RealtimeClient(vertx, properties.websocketUri(), properties.vsn(), json, properties::token,
-                properties.heartbeatInterval(), properties.joinTimeout());
+        this.client = new RealtimeSocketPool(vertx, properties.websocketUri(), properties.vsn(), json, properties::token,
+                properties.heartbeatInterval(), properties.joinTimeout(), properties.limits(), meters);
         client.start();
     }
 
@@ -69,6 +70,11 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
     @Override
     public boolean isConnected() {
         return client.isConnected();
+    }
+
+    /** The sockets and their counters, for tests and benchmarks. */
+    public RealtimeSocketPool pool() {
+        return client;
     }
 
     @Override

@@ -6,12 +6,15 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,6 +36,12 @@ import io.github.pgflowchat.realtime.PhoenixSerializer;
  * leaves, and pushes broadcasts in the client's framing: JSON objects for vsn 1.0.0, binary kind-4 frames for 2.0.0.
  * It can relay a database's {@code realtime.send} broadcasts (the project's stand-in stores them and NOTIFYs), as
  * Supabase relays its {@code realtime.messages}. Tests can drop every socket and delay join replies.
+ * <p>
+ * It can enforce Supabase's quotas as a client meets them (protocols.md §3.7), each off until a test sets it:
+ * channels per socket (the join past it is refused with {@code ChannelRateLimitReached: Too many channels}), joins
+ * per second over all sockets, as the project's quota ({@code ClientJoinRateLimitReached: Too many joins per second}),
+ * and messages per second a socket sends (a {@code system} error "Too many messages per second", then the channel is
+ * closed). It counts what it refused, the sockets it accepted and the broadcasts it sent per topic.
  */
 public final class PhoenixTestServer implements AutoCloseable {
 
@@ -47,12 +56,23 @@ public final class PhoenixTestServer implements AutoCloseable {
     private final List<String> tokenRefreshes = new CopyOnWriteArrayList<>();
     private final AtomicLong broadcastsSent = new AtomicLong();
     private volatile Duration joinReplyDelay = Duration.ZERO;
+    private volatile int maxChannelsPerSocket;
+    private volatile int maxJoinsPerSecond;
+    private volatile int maxMessagesPerSecond;
+    /** Times of the joins accepted for counting in the last second, over all sockets (the project's quota). */
+    private final Deque<Long> recentJoins = new ArrayDeque<>();
+    private final List<String> refusedJoins = new CopyOnWriteArrayList<>();
+    private final AtomicInteger messageRateErrors = new AtomicInteger();
+    private final AtomicInteger socketsAccepted = new AtomicInteger();
+    private final AtomicInteger mostChannelsOnASocket = new AtomicInteger();
+    private final AtomicInteger mostSocketsAtOnce = new AtomicInteger();
+    private final Map<String, AtomicLong> broadcastsByTopic = new ConcurrentHashMap<>();
     private HttpServer server;
     private Thread relay;
     private volatile boolean relaying;
 
     private record Client(ServerWebSocket socket, PhoenixSerializer serializer, String connectionToken,
-                          Map<String, String> joinRefsByTopic) {
+                          Map<String, String> joinRefsByTopic, Deque<Long> recentMessages) {
     }
 
     public PhoenixTestServer(String apiKey, String validToken) {
@@ -75,6 +95,58 @@ public final class PhoenixTestServer implements AutoCloseable {
 
     public void delayJoinReplies(Duration delay) {
         this.joinReplyDelay = delay;
+    }
+
+    /** Refuses a join on a socket that already holds this many channels, as Supabase does past 100; 0: no limit. */
+    public PhoenixTestServer limitChannelsPerSocket(int channels) {
+        this.maxChannelsPerSocket = channels;
+        return this;
+    }
+
+    /** Refuses joins past this many in any second, over all sockets (the project's quota); 0: no limit. */
+    public PhoenixTestServer limitJoinsPerSecond(int joins) {
+        this.maxJoinsPerSecond = joins;
+        return this;
+    }
+
+    /** Stops a channel with a system error when its socket sent more than this many messages in a second; 0: no limit. */
+    public PhoenixTestServer limitMessagesPerSecond(int messages) {
+        this.maxMessagesPerSecond = messages;
+        return this;
+    }
+
+    /** The reasons of the joins refused for a quota, in order. */
+    public List<String> refusedJoins() {
+        return refusedJoins;
+    }
+
+    /** Channels stopped with "Too many messages per second". */
+    public int messageRateErrors() {
+        return messageRateErrors.get();
+    }
+
+    /** Websockets accepted since start. */
+    public int socketsAccepted() {
+        return socketsAccepted.get();
+    }
+
+    public int mostChannelsOnASocket() {
+        return mostChannelsOnASocket.get();
+    }
+
+    public int mostSocketsAtOnce() {
+        return mostSocketsAtOnce.get();
+    }
+
+    /** Broadcasts sent to clients for the topic ({@code realtime:…}). */
+    public long broadcastsSent(String topic) {
+        AtomicLong sent = broadcastsByTopic.get(topic);
+        return sent == null ? 0 : sent.get();
+    }
+
+    /** Channels each open socket holds now. */
+    public List<Integer> channelsPerSocket() {
+        return clients.values().stream().map(client -> client.joinRefsByTopic().size()).toList();
     }
 
     /** Closes every client socket, as a network drop or a server restart would. */
@@ -132,6 +204,7 @@ public final class PhoenixTestServer implements AutoCloseable {
                 .filter(client -> evenUnjoined || client.joinRefsByTopic().containsKey(topic))
                 .forEach(client -> {
                     broadcastsSent.incrementAndGet();
+                    broadcastsByTopic.computeIfAbsent(topic, t -> new AtomicLong()).incrementAndGet();
                     ObjectNode meta = JSON.createObjectNode().put("id", payload.path("id").asText(""));
                     if (PhoenixSerializer.V2.equals(client.serializer().vsn())) {
                         client.socket().writeBinaryMessage(Buffer.buffer(client.serializer().encodeUserBroadcast(topic, event, meta, payload)));
@@ -178,12 +251,17 @@ public final class PhoenixTestServer implements AutoCloseable {
         relay.start();
     }
 
-    @Override
-    public void close() throws Exception {
+    /** Stops relaying the database's broadcasts; call it before the database goes away. */
+    public void stopRelay() throws InterruptedException {
         relaying = false;
         if (relay != null) {
             relay.join(2000);
         }
+    }
+
+    @Override
+    public void close() throws Exception {
+        stopRelay();
         vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
@@ -203,13 +281,19 @@ public final class PhoenixTestServer implements AutoCloseable {
         }
         String vsn = params.getOrDefault("vsn", PhoenixSerializer.V1);
         Client client = new Client(socket, new PhoenixSerializer(vsn.startsWith("2") ? PhoenixSerializer.V2 : PhoenixSerializer.V1, JSON),
-                params.get("apikey"), new ConcurrentHashMap<>());
+                params.get("apikey"), new ConcurrentHashMap<>(), new ArrayDeque<>());
         clients.put(socket, client);
+        socketsAccepted.incrementAndGet();
+        mostSocketsAtOnce.accumulateAndGet(clients.size(), Math::max);
         socket.closeHandler(v -> clients.remove(socket));
         socket.textMessageHandler(text -> onMessage(client, client.serializer().decode(text)));
     }
 
     private void onMessage(Client client, PhoenixMessage message) {
+        if (!PhoenixMessage.HEARTBEAT.equals(message.event()) && overMessageRate(client)) {
+            stopForMessageRate(client, message);
+            return;
+        }
         switch (message.event()) {
             case PhoenixMessage.HEARTBEAT -> reply(client, message, "ok", JSON.createObjectNode());
             case PhoenixMessage.JOIN -> {
@@ -221,7 +305,14 @@ public final class PhoenixTestServer implements AutoCloseable {
                         reply(client, message, "error", JSON.createObjectNode().put("reason", "Invalid token"));
                         return;
                     }
+                    String refusal = quotaRefusal(client, message.topic());
+                    if (refusal != null) {
+                        refusedJoins.add(refusal);
+                        reply(client, message, "error", JSON.createObjectNode().put("reason", refusal));
+                        return;
+                    }
                     client.joinRefsByTopic().put(message.topic(), message.joinRef());
+                    mostChannelsOnASocket.accumulateAndGet(client.joinRefsByTopic().size(), Math::max);
                     ObjectNode response = JSON.createObjectNode();
                     response.putArray("postgres_changes");
                     reply(client, message, "ok", response);
@@ -241,6 +332,60 @@ public final class PhoenixTestServer implements AutoCloseable {
             }
             default -> { }
         }
+    }
+
+    /** The reason Supabase gives when the join passes a quota, or null. Runs on the server's event loop. */
+    private String quotaRefusal(Client client, String topic) {
+        if (maxChannelsPerSocket > 0 && !client.joinRefsByTopic().containsKey(topic)
+                && client.joinRefsByTopic().size() >= maxChannelsPerSocket) {
+            return "ChannelRateLimitReached: Too many channels";
+        }
+        if (maxJoinsPerSecond > 0) {
+            synchronized (recentJoins) {
+                long now = System.nanoTime();
+                while (!recentJoins.isEmpty() && now - recentJoins.peekFirst() >= 1_000_000_000L) {
+                    recentJoins.removeFirst();
+                }
+                if (recentJoins.size() >= maxJoinsPerSecond) {
+                    return "ClientJoinRateLimitReached: Too many joins per second";
+                }
+                recentJoins.addLast(now);
+            }
+        }
+        return null;
+    }
+
+    private boolean overMessageRate(Client client) {
+        if (maxMessagesPerSecond <= 0) {
+            return false;
+        }
+        Deque<Long> recent = client.recentMessages();
+        synchronized (recent) {
+            long now = System.nanoTime();
+            while (!recent.isEmpty() && now - recent.peekFirst() >= 1_000_000_000L) {
+                recent.removeFirst();
+            }
+            recent.addLast(now);
+            return recent.size() > maxMessagesPerSecond;
+        }
+    }
+
+    /**
+     * As Realtime's channel does past the messages quota: a {@code system} error on the channel, then it is closed.
+     * A join is not answered.
+     */
+    private void stopForMessageRate(Client client, PhoenixMessage message) {
+        messageRateErrors.incrementAndGet();
+        String joinRef = PhoenixMessage.JOIN.equals(message.event()) ? message.joinRef() : client.joinRefsByTopic().remove(message.topic());
+        if (PhoenixMessage.JOIN.equals(message.event())) {
+            client.joinRefsByTopic().remove(message.topic());
+        }
+        ObjectNode system = JSON.createObjectNode().put("extension", "system").put("status", "error")
+                .put("message", "Too many messages per second").put("channel", message.topic().replaceFirst("^realtime:", ""));
+        client.socket().writeTextMessage(client.serializer().encode(
+                new PhoenixMessage(joinRef, null, message.topic(), PhoenixMessage.SYSTEM, system)));
+        client.socket().writeTextMessage(client.serializer().encode(
+                new PhoenixMessage(joinRef, joinRef, message.topic(), PhoenixMessage.CLOSE, JSON.createObjectNode())));
     }
 
     private void reply(Client client, PhoenixMessage to, String status, JsonNode response) {
