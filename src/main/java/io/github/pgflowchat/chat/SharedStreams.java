@@ -273,7 +273,7 @@ public class SharedStreams implements StreamMirror, DisposableBean {
         try {
             RedisAsyncCommands<String, byte[]> redis = connection.async();
             RedisFuture<String> lease = redis.set(leaseKey(runId), instanceId.getBytes(), SetArgs.Builder.px(properties.readerLease().toMillis()));
-            RedisFuture<List<StreamMessage<String, byte[]>>> lastEntry = redis.xrevrange(key, Range.create("+", "-"),
+            RedisFuture<List<StreamMessage<String, byte[]>>> lastEntry = redis.xrevrange(key, Range.create("-", "+"),
                     Limit.from(1));
             lease.get(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
             last = lastEntry.get(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
