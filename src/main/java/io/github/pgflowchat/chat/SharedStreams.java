@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.redis.RedisConfiguration;
@@ -403,12 +405,31 @@ public class SharedStreams implements StreamMirror, DisposableBean {
         }
     }
 
+    /**
+     * When the context starts closing, with the local streams (ChatStreams): a reader served from Redis ends with an
+     * error naming its run, rather than holding its request through the web server's graceful shutdown.
+     */
+    @EventListener(ContextClosedEvent.class)
+    public void endReadersOnShutdown() {
+        readers.values().forEach(list -> list.forEach(RemoteReader::shutDown));
+    }
+
     @Override
     public void destroy() {
+        // The local streams' last events (their shutdown error and end) are copied before the writer stops.
+        long deadline = System.nanoTime() + commandTimeout.toNanos();
+        while (!copies.isEmpty() && !writesFailing && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         running = false;
         writer.interrupt();
         follower.interrupt();
-        readers.values().forEach(list -> list.forEach(RemoteReader::shutDown));
+        endReadersOnShutdown();
         try {
             writer.join(commandTimeout.toMillis());
             follower.join(commandTimeout.toMillis());
