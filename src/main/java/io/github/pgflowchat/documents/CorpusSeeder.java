@@ -15,7 +15,8 @@ import org.springframework.stereotype.Component;
 
 /**
  * Gives an empty database something to search: the project's own documentation (README and docs/, packaged under
- * {@code corpus/} by the build), chunked by section. Runs once, when {@code public.documents} is empty.
+ * {@code corpus/} by the build), chunked by section. Runs once, when {@code public.documents} is empty; the chunks are embedded afterwards, in the
+ * background ({@link EmbeddingBackfill}).
  */
 @Component
 @ConditionalOnProperty(name = "gateway.search.seed-corpus", havingValue = "true", matchIfMissing = true)
@@ -25,9 +26,11 @@ class CorpusSeeder implements ApplicationRunner {
     private static final String CORPUS = "classpath*:corpus/**/*.md";
 
     private final DocumentIndex index;
+    private final EmbeddingBackfill embeddings;
 
-    CorpusSeeder(DocumentIndex index) {
+    CorpusSeeder(DocumentIndex index, EmbeddingBackfill embeddings) {
         this.index = index;
+        this.embeddings = embeddings;
     }
 
     @Override
@@ -42,9 +45,10 @@ class CorpusSeeder implements ApplicationRunner {
             String source = path.substring(path.lastIndexOf("corpus/") + "corpus/".length());
             try (InputStream in = document.getInputStream()) {
                 String markdown = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-                chunks += index.index(source, source, markdown);
+                chunks += index.index(source, source, markdown, false);
             }
         }
-        log.info("Seeded the search corpus with {} chunks from {} documents", chunks, documents.length);
+        log.info("Seeded the search corpus with {} chunks from {} documents; embedding them in the background", chunks, documents.length);
+        embeddings.request();
     }
 }

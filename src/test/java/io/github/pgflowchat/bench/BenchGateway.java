@@ -67,10 +67,6 @@ final class BenchGateway implements AutoCloseable {
                 Path.of("target", "bench-postgres", "none-" + UUID.randomUUID()));
     }
 
-    int port() {
-        return ((WebServerApplicationContext) context).getWebServer().getPort();
-    }
-
     /** The settings that point both models at a mock OpenAI-compatible server. */
     static List<String> providedBy(PacedOpenAi provider) {
         return List.of("--gateway.llm.provider=openai", "--gateway.llm.openai.api-key=bench",
@@ -83,7 +79,11 @@ final class BenchGateway implements AutoCloseable {
     }
 
     ChatClient client() {
-        return new ChatClient(((WebServerApplicationContext) context).getWebServer().getPort());
+        return new ChatClient(port());
+    }
+
+    int port() {
+        return ((WebServerApplicationContext) context).getWebServer().getPort();
     }
 
     <T> T bean(Class<T> type) {

@@ -30,6 +30,7 @@ public final class Benchmarks {
         SCENARIOS.put("coldstart", ColdStartBenchmark::run);
         SCENARIOS.put("resume", ResumeBenchmark::runResume);
         SCENARIOS.put("two-instances", ResumeBenchmark::runTwoInstances);
+        SCENARIOS.put("retrieval", RetrievalBenchmark::run);
     }
 
     private Benchmarks() {
