@@ -124,6 +124,7 @@ class ResumeOnAnyInstanceTest {
         assertThat(replayOnB.events()).isEqualTo(whole.events());
         // An id past the end of an ended stream names no event of it.
         assertThat(b.client().resume(chatId, prefix + (ids.size() + 5)).status()).isEqualTo(400);
+        assertThat(b.client().resume(chatId, "not-an-event-id").status()).as("a malformed id").isEqualTo(400);
     }
 
     /** POSTs the chat to the instance on {@code port}, reads events until some answer text has come, and cuts the connection. */
