@@ -70,6 +70,8 @@ public class SharedStreams implements StreamMirror, DisposableBean {
     private static final int MAX_BATCH = 1024;
     private static final long BLOCK_MILLIS = 1000;
     private static final long RECONNECT_PAUSE_MILLIS = 1000;
+    /** The wake stream of an instance that stopped goes away on its own. */
+    private static final long WAKE_EXPIRY_MILLIS = 60_000;
 
     private final RedisClient client;
     private final SharedStreamsProperties properties;
@@ -315,7 +317,9 @@ public class SharedStreams implements StreamMirror, DisposableBean {
         synchronized (followerSignal) {
             followerSignal.notifyAll();
         }
-        connection.async().xadd(wakeKey, XAddArgs.Builder.maxlen(16), Map.of("w", new byte[0]));
+        RedisAsyncCommands<String, byte[]> redis = connection.async();
+        redis.xadd(wakeKey, XAddArgs.Builder.maxlen(16), Map.of("w", new byte[0]));
+        redis.pexpire(wakeKey, WAKE_EXPIRY_MILLIS);
     }
 
     static long entryNumber(String entryId) {
@@ -389,7 +393,7 @@ public class SharedStreams implements StreamMirror, DisposableBean {
             return;
         }
         RedisAsyncCommands<String, byte[]> redis = connection.async();
-        redis.pexpire(wakeKey, Math.max(60_000, properties.readerLease().toMillis()));
+        redis.pexpire(wakeKey, WAKE_EXPIRY_MILLIS);
         for (List<RemoteReader> list : followed) {
             if (!list.isEmpty()) {
                 redis.set(leaseKey(list.get(0).runId()), instanceId.getBytes(), SetArgs.Builder.px(properties.readerLease().toMillis()));
