@@ -52,6 +52,7 @@ public final class ChatStream {
     private int openReaders;
     private volatile String cancelReason;
     private Runnable cancelAnswer;
+    private StreamMirror mirror = StreamMirror.NONE;
 
     ChatStream(UUID runId, String chatId, String userId, ObjectMapper json, Duration keepAliveInterval, Duration maxDuration) {
         this.runId = runId;
@@ -82,6 +83,11 @@ public final class ChatStream {
 
     public String messageId() {
         return "msg-" + runId;
+    }
+
+    /** Where every event is copied as it is appended (Redis, for readers on other instances); set before the first. */
+    void mirrorTo(StreamMirror mirror) {
+        this.mirror = mirror;
     }
 
     void onEnd(Runnable action) {
@@ -194,8 +200,11 @@ public final class ChatStream {
             return;
         }
         try {
-            String event = "id: " + idPrefix + nextEventId++ + "\ndata: " + json.writeValueAsString(chunk) + "\n\n";
-            events.add(event.getBytes(StandardCharsets.UTF_8));
+            long number = nextEventId++;
+            byte[] event = ("id: " + idPrefix + number + "\ndata: " + json.writeValueAsString(chunk) + "\n\n").getBytes(StandardCharsets.UTF_8);
+            events.add(event);
+            // Under the stream's lock, so the copies are handed over in the stream's order; the mirror only queues.
+            mirror.appended(runId, number, event);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("chunk cannot be written as JSON: " + chunk, e);
         }
@@ -232,6 +241,7 @@ public final class ChatStream {
     private Runnable markEnded() {
         events.add(DONE);
         ended = true;
+        mirror.ended(runId, nextEventId);
         notifyAll();
         return onEnd;
     }

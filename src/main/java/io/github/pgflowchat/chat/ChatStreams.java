@@ -23,9 +23,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.context.event.EventListener;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.component.pgflow.PgflowComponent;
@@ -43,6 +45,10 @@ import io.github.pgflowchat.web.ApiException;
  * of its own ends, reader or not, every stream past its maximum duration and every stream whose run has ended in the
  * database (its terminal event was lost, say), so no stream outlives its run or keeps its user's slot. When the
  * application shuts down every open stream ends with an {@code error} chunk that names its run.
+ *
+ * <p>With Redis ({@link SharedStreams}) every stream is also copied there as it is written, and a resume of a stream
+ * another instance holds is served from that copy; without it, such a resume is refused with 409 while the run is live
+ * (decision record 0020).
  */
 @Component("chatStreams")
 public class ChatStreams {
@@ -50,6 +56,14 @@ public class ChatStreams {
     private static final Logger log = LoggerFactory.getLogger(ChatStreams.class);
     public static final String STREAM_HEADER = "chatStream";
     private static final long STREAM_RETRY_AFTER_SECONDS = 5;
+    /** The caller's latest run of a chat, whichever instance started it (every version of the flow). */
+    private static final String LATEST_RUN_OF_CHAT = """
+            select run_id, status from pgflow.runs
+             where input ->> 'userId' = ? and input ->> 'chatId' = ?
+               and (flow_slug = ? or flow_slug ~ ('^' || ? || '_[0-9a-f]{8}$'))
+             order by started_at desc limit 1
+            """;
+    private static final String RUN_STATUS = "select status from pgflow.runs where run_id = ?::uuid";
 
     private final Map<UUID, ChatStream> streams = new ConcurrentHashMap<>();
     /** The latest stream of each (user, chat), kept a while after it ends so a reconnecting client gets its tail. */
@@ -77,6 +91,9 @@ public class ChatStreams {
      */
     private final Semaphore starting;
     private final Duration startQueueTimeout;
+    /** Streams copied to Redis and resumes served from other instances' copies; null without Redis. */
+    private final SharedStreams shared;
+    private final JdbcTemplate jdbc;
     private volatile boolean shuttingDown;
     /** Runs found ended at the previous sweep whose stream was still open; touched only by the sweeper thread. */
     private Set<UUID> terminalAtLastSweep = Set.of();
@@ -87,7 +104,10 @@ public class ChatStreams {
                        @Value("${gateway.chat.limits.concurrent-readers}") int concurrentReaders,
                        @Value("${gateway.chat.sweep-interval}") Duration sweepInterval,
                        @Value("${gateway.chat.max-concurrent-starts}") int maxConcurrentStarts,
-                       @Value("${gateway.chat.start-queue-timeout}") Duration startQueueTimeout) {
+                       @Value("${gateway.chat.start-queue-timeout}") Duration startQueueTimeout,
+                       ObjectProvider<SharedStreams> sharedStreams, JdbcTemplate jdbc) {
+        this.shared = sharedStreams.getIfAvailable();
+        this.jdbc = jdbc;
         this.chatLimits = chatLimits;
         this.runStates = runStates;
         this.streamSlots = new UserSlots(chatLimits.properties().concurrentStreams());
@@ -171,6 +191,9 @@ public class ChatStreams {
         }
         UUID runId = UUID.randomUUID();
         ChatStream stream = new ChatStream(runId, chatId, userId, json, properties.keepAliveInterval(), properties.maxStreamDuration());
+        if (shared != null) {
+            stream.mirrorTo(shared);
+        }
         stream.onStarted(starting::release);
         String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
@@ -180,11 +203,7 @@ public class ChatStreams {
             stream.started();
             scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
         });
-        stream.onDetached(() -> scheduler.schedule(() -> {
-            if (stream.openReaders() == 0 && !stream.isEnded()) {
-                stream.cancel("the client disconnected and did not come back within " + properties.disconnectGrace().toMillis() + " ms");
-            }
-        }, properties.disconnectGrace().toMillis(), TimeUnit.MILLISECONDS));
+        stream.onDetached(() -> cancelIfNotReadAfterGrace(stream));
         streams.put(runId, stream);
         latestByChat.put(chatKey, stream);
         // Written before the run starts: the run's first events may arrive before start_flow even returns.
@@ -210,6 +229,24 @@ public class ChatStreams {
         return toStart;
     }
 
+    /**
+     * The last reader of the stream closed before its end: unless a reader comes back within the disconnect grace,
+     * here or on another instance (its lease in Redis), the answer is cancelled. A reader elsewhere is asked about
+     * again after each grace period, so the answer is cancelled once that reader is gone too.
+     */
+    private void cancelIfNotReadAfterGrace(ChatStream stream) {
+        scheduler.schedule(() -> {
+            if (stream.openReaders() > 0 || stream.isEnded()) {
+                return;
+            }
+            if (shared != null && shared.readElsewhere(stream.runId())) {
+                cancelIfNotReadAfterGrace(stream);
+                return;
+            }
+            stream.cancel("the client disconnected and did not come back within " + properties.disconnectGrace().toMillis() + " ms");
+        }, properties.disconnectGrace().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** The run exists: the response body replays the stream from its first event and follows it. */
     public InputStream reader(ChatStream stream) {
         stream.started();
@@ -230,19 +267,88 @@ public class ChatStreams {
      * just after {@code Last-Event-ID} when that names one of its events; {@code null} when there is none to resume
      * (the route answers 204). Each resume counts toward the caller's request rate, and an open reader holds one of
      * the caller's reader slots until it closes.
+     *
+     * <p>A stream held by another instance (the caller's latest run of the chat, from the database) is served from
+     * its copy in Redis when there is one; otherwise, while that run is live, {@code 409 stream_on_another_instance}
+     * tells the client to try again (through the load balancer, to reach the holder), and once it has ended there is
+     * nothing to resume: its answer is stored ({@code GET /api/runs/{id}}).
      */
     public InputStream resume(String userId, String chatId, String lastEventId) {
         chatLimits.admit(userId);
         ChatStream stream = latestByChat.get(chatKey(userId, chatId));
         if (stream == null) {
-            return null;
+            return resumeElsewhere(userId, chatId, lastEventId);
         }
         int fromEvent = lastEventId == null || lastEventId.isBlank() ? 0 : stream.eventsReadBy(lastEventId);
+        takeReaderSlot(userId);
+        return stream.reader(fromEvent, () -> readerSlots.release(userId));
+    }
+
+    private void takeReaderSlot(String userId) {
         if (!readerSlots.tryTake(userId)) {
             throw new ApiException(429, "too_many_readers", "You already have " + readerSlots.limit()
                     + " resumed streams open; close one first.", STREAM_RETRY_AFTER_SECONDS);
         }
-        return stream.reader(fromEvent, () -> readerSlots.release(userId));
+    }
+
+    private InputStream resumeElsewhere(String userId, String chatId, String lastEventId) {
+        List<Map<String, Object>> latest = jdbc.queryForList(LATEST_RUN_OF_CHAT, userId, chatId, flowSlug, flowSlug);
+        if (latest.isEmpty()) {
+            return null;
+        }
+        UUID runId = (UUID) latest.get(0).get("run_id");
+        boolean live = "started".equals(latest.get(0).get("status"));
+        int afterEvent = lastEventId == null || lastEventId.isBlank() ? 0 : eventNumberIn(runId, lastEventId);
+        if (shared != null) {
+            takeReaderSlot(userId);
+            InputStream remote;
+            try {
+                remote = shared.reader(runId, afterEvent, properties.keepAliveInterval(), properties.maxStreamDuration(),
+                        () -> !"started".equals(runStatus(runId)), () -> readerSlots.release(userId));
+            } catch (RuntimeException e) {
+                readerSlots.release(userId);
+                throw e;
+            }
+            if (remote != null) {
+                return remote;
+            }
+            readerSlots.release(userId);
+        }
+        if (live) {
+            throw new ApiException(409, "stream_on_another_instance", "Run " + runId + " of this chat is streaming on another instance"
+                    + (shared == null ? "" : " and its stream cannot be read from Redis") + "; resume there (try again), or read the run "
+                    + "from GET /api/runs/" + runId + ".", 1);
+        }
+        return null;
+    }
+
+    private String runStatus(UUID runId) {
+        try {
+            List<String> status = jdbc.queryForList(RUN_STATUS, String.class, runId.toString());
+            return status.isEmpty() ? "gone" : status.get(0);
+        } catch (RuntimeException e) {
+            // Unknown: the reader goes on waiting for its copy.
+            return "started";
+        }
+    }
+
+    /** As {@link ChatStream#eventsReadBy} says it, for a stream this instance does not hold: its number, or 0. */
+    static int eventNumberIn(UUID runId, String lastEventId) {
+        String id = lastEventId.strip();
+        int dash = id.lastIndexOf('-');
+        int number;
+        try {
+            number = Integer.parseInt(id.substring(dash + 1));
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID must be the id of an event of this stream.");
+        }
+        if (!id.substring(0, dash + 1).equals(runId.toString().substring(0, 8) + "-")) {
+            return 0;
+        }
+        if (number < 1) {
+            throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID " + id + " is not an event of this stream.");
+        }
+        return number;
     }
 
     /**

@@ -51,6 +51,22 @@ final class BenchGateway implements AutoCloseable {
         return new BenchGateway(new SpringApplication(Application.class).run(args.toArray(String[]::new)), dataDir);
     }
 
+    /**
+     * A second instance on another gateway's database ({@code postgres://…}, as DATABASE_URL takes it), as a replica
+     * behind a load balancer: no embedded server, no corpus of its own to seed unless {@code more} says so.
+     */
+    static BenchGateway startOn(String databaseUrl, List<String> model, String... more) {
+        List<String> args = new ArrayList<>(List.of(
+                "--server.port=0",
+                "--DATABASE_URL=" + databaseUrl,
+                "--gateway.chat.limits.requests-per-minute=1000000",
+                "--logging.level.root=WARN"));
+        args.addAll(model);
+        args.addAll(List.of(more));
+        return new BenchGateway(new SpringApplication(Application.class).run(args.toArray(String[]::new)),
+                Path.of("target", "bench-postgres", "none-" + UUID.randomUUID()));
+    }
+
     /** The settings that point both models at a mock OpenAI-compatible server. */
     static List<String> providedBy(PacedOpenAi provider) {
         return List.of("--gateway.llm.provider=openai", "--gateway.llm.openai.api-key=bench",

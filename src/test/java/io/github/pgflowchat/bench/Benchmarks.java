@@ -28,6 +28,8 @@ public final class Benchmarks {
         SCENARIOS.put("concurrency", ConcurrencyBenchmark::run);
         SCENARIOS.put("throughput", ThroughputBenchmark::run);
         SCENARIOS.put("coldstart", ColdStartBenchmark::run);
+        SCENARIOS.put("resume", ResumeBenchmark::runResume);
+        SCENARIOS.put("two-instances", ResumeBenchmark::runTwoInstances);
         SCENARIOS.put("retrieval", RetrievalBenchmark::run);
         SCENARIOS.put("realtime", RealtimeQuotaBenchmark::run);
     }

@@ -69,7 +69,7 @@ class OpenApiDocumentTest {
 
     static {
         OPERATIONS.put("POST /chat", responses(EVENTS, "400", "401", "403", "413", "415", "429", "500", "503"));
-        OPERATIONS.put("GET /chat/{chatId}/stream", with(responses(EVENTS, "400", "401", "429", "500", "503"), "204", NONE));
+        OPERATIONS.put("GET /chat/{chatId}/stream", with(responses(EVENTS, "400", "401", "409", "429", "500", "503"), "204", NONE));
         OPERATIONS.put("POST /chat/{chatId}/stop", with(answers("202", JSON_TYPE, "401", "403", "413", "500", "503"), "204", NONE));
         OPERATIONS.put("POST /documents", answers("201", JSON_TYPE, "400", "401", "403", "413", "415", "429", "500", "503"));
         OPERATIONS.put("GET /documents/{documentId}", responses(TEXT, "400", "401", "404", "500", "503"));
