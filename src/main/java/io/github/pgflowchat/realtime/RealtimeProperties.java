@@ -27,7 +27,7 @@ public record RealtimeProperties(String url, String apiKey, String accessToken, 
 
     public static final int DEFAULT_MAX_CHANNELS_PER_SOCKET = 100;
     public static final int DEFAULT_MAX_SOCKETS = 10;
-    public static final double DEFAULT_JOINS_PER_SECOND = 25;
+    public static final double DEFAULT_JOINS_PER_SECOND = 80;
     public static final Duration DEFAULT_IDLE_SOCKET_TIMEOUT = Duration.ofSeconds(60);
 
     @ConstructorBinding

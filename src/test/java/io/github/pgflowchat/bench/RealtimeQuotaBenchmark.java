@@ -15,6 +15,7 @@ import io.github.pgflowchat.realtime.RealtimeRunEventSource;
 import io.github.pgflowchat.realtime.RealtimeSocketPool;
 import io.github.pgflowchat.support.ChatClient;
 import io.github.pgflowchat.support.PhoenixTestServer;
+import io.github.pgflowchat.realtime.RealtimeProperties;
 
 /**
  * Three hundred chats at once with run events from Supabase Realtime, over a Phoenix-protocol server that enforces
@@ -58,9 +59,10 @@ final class RealtimeQuotaBenchmark {
                 + "on loopback relaying the database's realtime.send and enforcing the Free plan's quotas: 100 channels per socket "
                 + "(ChannelRateLimitReached), 100 joins per second over all sockets (ClientJoinRateLimitReached), 100 messages per "
                 + "second per socket (system error).", CHATS);
-        table.note("Settings: the defaults (REALTIME_MAX_CHANNELS_PER_SOCKET=100, REALTIME_MAX_SOCKETS=10, REALTIME_JOINS_PER_SECOND=25, "
+        table.note("Settings: the defaults (REALTIME_MAX_CHANNELS_PER_SOCKET=100, REALTIME_MAX_SOCKETS=10, REALTIME_JOINS_PER_SECOND=%.0f, "
                 + "EVENTS_RECONCILE_INTERVAL=2s) but CHAT_CONCURRENT_STREAMS and CHAT_REQUESTS_PER_MINUTE raised for one user's %d chats; "
-                + "the last rows repeat the Realtime run with REALTIME_JOINS_PER_SECOND=%d.", CHATS, FASTER_JOINS);
+                + "the last rows repeat the Realtime run with REALTIME_JOINS_PER_SECOND=%d.", RealtimeProperties.DEFAULT_JOINS_PER_SECOND,
+                CHATS, FASTER_JOINS);
         table.note("Events on a hint: handed on after a Realtime broadcast or a join's catch-up read (NOTIFY in the baseline); on the timer: "
                 + "the reconciler's 2 s reading found them and no hint had come for the run since its last reading (the database fallback). "
                 + "Errors: %s / %s / %s.", describe(notify.errors()), describe(realtime.errors()), describe(faster.chats().errors()));
