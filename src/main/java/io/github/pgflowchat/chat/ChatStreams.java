@@ -31,6 +31,9 @@ import org.springframework.stereotype.Component;
 import io.github.pgflowchat.component.pgflow.PgflowComponent;
 import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.events.RunStates;
+import io.github.pgflowchat.limits.Limits;
+import io.github.pgflowchat.limits.SlotLease;
+import io.github.pgflowchat.limits.UserSlots;
 import io.github.pgflowchat.llm.ModelInfo;
 import io.github.pgflowchat.pgflow.PgflowWorker;
 import io.github.pgflowchat.pgflow.PgflowWorkerRoutes;
@@ -83,15 +86,15 @@ public class ChatStreams {
 
     public ChatStreams(RunProgress runProgress, ObjectMapper json, ChatProperties properties,
                        ModelInfo model, CamelContext camel, @Value("${gateway.flow-slug}") String flowSlug,
-                       MeterRegistry meters, ChatLimits chatLimits, PgflowWorker worker, RunStates runStates,
+                       MeterRegistry meters, ChatLimits chatLimits, Limits limits, PgflowWorker worker, RunStates runStates,
                        @Value("${gateway.chat.limits.concurrent-readers}") int concurrentReaders,
                        @Value("${gateway.chat.sweep-interval}") Duration sweepInterval,
                        @Value("${gateway.chat.max-concurrent-starts}") int maxConcurrentStarts,
                        @Value("${gateway.chat.start-queue-timeout}") Duration startQueueTimeout) {
         this.chatLimits = chatLimits;
         this.runStates = runStates;
-        this.streamSlots = new UserSlots(chatLimits.properties().concurrentStreams());
-        this.readerSlots = new UserSlots(concurrentReaders);
+        this.streamSlots = chatLimits.streamSlots();
+        this.readerSlots = limits.slots("readers", concurrentReaders);
         this.openStreams = new Semaphore(properties.maxOpenStreams());
         this.starting = new Semaphore(maxConcurrentStarts, true);
         this.startQueueTimeout = startQueueTimeout;
@@ -153,19 +156,21 @@ public class ChatStreams {
         if (shuttingDown) {
             throw new ApiException(503, "shutting_down", "The service is shutting down; try again in a moment.", STREAM_RETRY_AFTER_SECONDS);
         }
-        if (!streamSlots.tryTake(userId)) {
+        Optional<SlotLease> taken = streamSlots.tryTake(userId);
+        if (taken.isEmpty()) {
             throw new ApiException(429, "too_many_streams", "You already have " + streamSlots.limit() + " answers streaming; at most "
                     + streamSlots.limit() + " at once. Try again when one has finished.", STREAM_RETRY_AFTER_SECONDS);
         }
+        SlotLease slot = taken.get();
         if (!openStreams.tryAcquire()) {
-            streamSlots.release(userId);
+            slot.release();
             log.warn("refused a chat: this instance holds {} streams, its gateway.chat.max-open-streams", properties.maxOpenStreams());
             throw new ApiException(503, "at_capacity", "This instance is streaming as many answers as it may ("
                     + properties.maxOpenStreams() + "); try again in a moment.", STREAM_RETRY_AFTER_SECONDS);
         }
         if (!awaitTurnToStart()) {
             openStreams.release();
-            streamSlots.release(userId);
+            slot.release();
             throw new ApiException(503, "busy", "Too many chats are being started on this instance right now; try again in a moment.",
                     STREAM_RETRY_AFTER_SECONDS);
         }
@@ -175,7 +180,7 @@ public class ChatStreams {
         String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
             streams.remove(runId, stream);
-            streamSlots.release(userId);
+            slot.release();
             openStreams.release();
             stream.started();
             scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
@@ -238,11 +243,12 @@ public class ChatStreams {
             return null;
         }
         int fromEvent = lastEventId == null || lastEventId.isBlank() ? 0 : stream.eventsReadBy(lastEventId);
-        if (!readerSlots.tryTake(userId)) {
+        Optional<SlotLease> reader = readerSlots.tryTake(userId);
+        if (reader.isEmpty()) {
             throw new ApiException(429, "too_many_readers", "You already have " + readerSlots.limit()
                     + " resumed streams open; close one first.", STREAM_RETRY_AFTER_SECONDS);
         }
-        return stream.reader(fromEvent, () -> readerSlots.release(userId));
+        return stream.reader(fromEvent, reader.get()::release);
     }
 
     /**
