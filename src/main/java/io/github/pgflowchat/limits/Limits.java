@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import javax.sql.DataSource;
 
@@ -54,6 +55,8 @@ public class Limits implements DisposableBean {
     private final AtomicInteger heldCount = new AtomicInteger();
     private final Counter failures;
     private volatile boolean degraded;
+    /** Failures so far: a renewal under way when the store failed must not end the degraded state it did not see. */
+    private final AtomicLong failuresSeen = new AtomicLong();
     private final ScheduledExecutorService renewer;
 
     @Autowired
@@ -203,12 +206,14 @@ public class Limits implements DisposableBean {
 
     /** The renewal: every lease held, in one call; also how a degraded instance finds the store back. */
     void renewAndSweep() {
+        long failuresBefore = failuresSeen.get();
         try {
             List<SlotLease> leases = new ArrayList<>(heldCount.get() + 8);
             held.values().forEach(leases::addAll);
             store.renew(leases, instanceId, lease);
             store.removeExpired();
-            if (degraded) {
+            if (degraded && failuresSeen.get() == failuresBefore) {
+                // Every lease held when the store failed is in this renewal; one taken locally while it ran, in the next.
                 degraded = false;
                 log.info("The limit store ({}) answers again: per-user limits are shared between instances again ({} leases put back)",
                         store.name(), leases.size());
@@ -220,6 +225,7 @@ public class Limits implements DisposableBean {
 
     private void failed(RuntimeException e) {
         failures.increment();
+        failuresSeen.incrementAndGet();
         if (!degraded) {
             degraded = true;
             log.warn("The limit store ({}) failed: {}. Until it answers again this instance counts each user's rate and slots on its own.",

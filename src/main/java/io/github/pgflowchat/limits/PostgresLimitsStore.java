@@ -125,8 +125,8 @@ public final class PostgresLimitsStore implements SharedLimitsStore {
         buckets.removeExpired(SWEEP_BATCH);
     }
 
-    /** How many unexpired leases of {@code kind} the user holds, on every instance (for tests and the benchmark). */
-    public int held(String kind, String userId) {
+    @Override
+    public long held(String kind, String userId) {
         try (Connection connection = dataSource.getConnection();
              PreparedStatement count = connection.prepareStatement(
                      "select count(*) from public.gateway_user_slots where kind = ? and user_id = ? and expires_at > clock_timestamp()")) {

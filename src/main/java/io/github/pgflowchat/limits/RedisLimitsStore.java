@@ -162,7 +162,7 @@ public final class RedisLimitsStore implements SharedLimitsStore {
         // Every key expires on its own.
     }
 
-    /** Unexpired leases of {@code kind} the user holds, on every instance (for tests and the benchmark). */
+    @Override
     public long held(String kind, String userId) {
         return await(commands().zcount(slotsKey(kind, userId),
                 io.lettuce.core.Range.create((double) System.currentTimeMillis(), Double.POSITIVE_INFINITY)));

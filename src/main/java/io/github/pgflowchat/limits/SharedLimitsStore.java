@@ -30,6 +30,9 @@ public interface SharedLimitsStore extends AutoCloseable {
 
     void release(SlotLease lease);
 
+    /** How many unexpired leases of {@code kind} the user holds, on every instance. */
+    long held(String kind, String userId);
+
     /** Deletes expired buckets and leases the store does not expire on its own; also tells whether it answers. */
     void removeExpired();
 
