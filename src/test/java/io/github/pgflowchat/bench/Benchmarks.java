@@ -29,6 +29,7 @@ public final class Benchmarks {
         SCENARIOS.put("throughput", ThroughputBenchmark::run);
         SCENARIOS.put("coldstart", ColdStartBenchmark::run);
         SCENARIOS.put("retrieval", RetrievalBenchmark::run);
+        SCENARIOS.put("limits", LimitsBenchmark::run);
     }
 
     private Benchmarks() {
