@@ -11,6 +11,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -26,6 +27,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.event.ContextRefreshedEvent;
+import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.redis.RedisProperties;
@@ -58,15 +61,21 @@ public class Limits implements DisposableBean {
     /** Failures so far: a renewal under way when the store failed must not end the degraded state it did not see. */
     private final AtomicLong failuresSeen = new AtomicLong();
     private final ScheduledExecutorService renewer;
+    private final AtomicBoolean renewing = new AtomicBoolean();
 
     @Autowired
     public Limits(LimitsProperties properties, ObjectProvider<DataSource> dataSource, ObjectProvider<RedisClient> redis,
                   ObjectProvider<RedisProperties> redisProperties, MeterRegistry meters) {
-        this(open(properties.store(), dataSource, redis, redisProperties), properties.slotLease(), meters);
+        // Renewals start once the context is up: before that the migrations may not have created the tables.
+        this(open(properties.store(), dataSource, redis, redisProperties), properties.slotLease(), meters, false);
     }
 
-    /** Over {@code store} (null: each instance counts alone). */
+    /** Over {@code store} (null: each instance counts alone), renewing from now on. */
     public Limits(SharedLimitsStore store, Duration lease, MeterRegistry meters) {
+        this(store, lease, meters, true);
+    }
+
+    private Limits(SharedLimitsStore store, Duration lease, MeterRegistry meters, boolean renewNow) {
         this.store = store;
         this.lease = lease;
         String name = store == null ? "local" : store.name();
@@ -88,6 +97,16 @@ public class Limits implements DisposableBean {
                 thread.setDaemon(true);
                 return thread;
             });
+            if (renewNow) {
+                startRenewing();
+            }
+        }
+    }
+
+    /** Renews the leases held every third of the lease, from when the application context is up. */
+    @EventListener(ContextRefreshedEvent.class)
+    public void startRenewing() {
+        if (renewer != null && renewing.compareAndSet(false, true)) {
             long every = Math.max(100, lease.toMillis() / 3);
             renewer.scheduleWithFixedDelay(this::renewAndSweep, every, every, TimeUnit.MILLISECONDS);
         }
