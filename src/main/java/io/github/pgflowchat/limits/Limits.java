@@ -258,6 +258,8 @@ public class Limits implements DisposableBean {
             renewer.shutdownNow();
         }
         if (store != null) {
+            // What is still held when the context closes goes back at once rather than when its lease runs out.
+            held.values().forEach(leases -> leases.forEach(SlotLease::release));
             store.close();
         }
     }
