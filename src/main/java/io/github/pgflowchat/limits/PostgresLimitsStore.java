@@ -75,7 +75,9 @@ public final class PostgresLimitsStore implements SharedLimitsStore {
     public void renew(Collection<SlotLease> leases, UUID instanceId, Duration lease) {
         try (Connection connection = dataSource.getConnection()) {
             if (leases.isEmpty()) {
-                connection.isValid(5);
+                if (!connection.isValid(5)) {
+                    throw new SQLException("the connection did not answer");
+                }
                 return;
             }
             UUID[] ids = leases.stream().map(SlotLease::id).toArray(UUID[]::new);
