@@ -1,17 +1,22 @@
 package io.github.pgflowchat.chat;
 
+import java.time.Duration;
+
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.limits.Limits;
+import io.github.pgflowchat.limits.UserSlots;
 import io.github.pgflowchat.web.PerCallerRate;
 
 /**
  * What one user may ask of {@code POST /api/chat}: a request rate ({@link PerCallerRate}) and a number of messages
  * (the body size is bounded while it is read, by {@code RequestBodyLimitFilter}). Checked before anything is started;
- * a refusal is 413 or 429 with Retry-After. The buckets live in this instance: with several instances each enforces
- * the rate on its own.
+ * a refusal is 413 or 429 with Retry-After. The rate and the open streams are counted where {@link Limits} counts: in
+ * the store every instance shares (PostgreSQL or Redis), so a user has the same limits on one instance or five.
  */
 @Component("chatLimits")
 public class ChatLimits {
@@ -27,16 +32,22 @@ public class ChatLimits {
 
     private final Properties properties;
     private final PerCallerRate requestRate;
+    private final UserSlots streamSlots;
 
     @Autowired
-    public ChatLimits(Properties properties) {
-        this(properties, Ticker.systemTicker());
+    public ChatLimits(Properties properties, Limits limits) {
+        this(properties, limits, Ticker.systemTicker());
     }
 
-    /** {@code ticker} tells the bucket store's time (a test moves it on). */
+    /** Counted on this instance alone; {@code ticker} tells the local bucket store's time (a test moves it on). */
     ChatLimits(Properties properties, Ticker ticker) {
+        this(properties, new Limits(null, Duration.ofSeconds(30), new SimpleMeterRegistry()), ticker);
+    }
+
+    private ChatLimits(Properties properties, Limits limits, Ticker ticker) {
         this.properties = properties;
-        this.requestRate = new PerCallerRate(properties.requestsPerMinute(), "chat requests", ticker);
+        this.requestRate = limits.rate("chat", properties.requestsPerMinute(), "chat requests", ticker);
+        this.streamSlots = limits.slots("streams", properties.concurrentStreams());
     }
 
     public Properties properties() {
@@ -48,7 +59,12 @@ public class ChatLimits {
         requestRate.take(userId);
     }
 
-    /** How many users' buckets are held. */
+    /** The open chat streams each user may hold at once (gateway.chat.limits.concurrent-streams). */
+    UserSlots streamSlots() {
+        return streamSlots;
+    }
+
+    /** How many users' local buckets are held. */
     long trackedUsers() {
         return requestRate.trackedCallers();
     }

@@ -33,6 +33,9 @@ import org.springframework.stereotype.Component;
 import io.github.pgflowchat.component.pgflow.PgflowComponent;
 import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.events.RunStates;
+import io.github.pgflowchat.limits.Limits;
+import io.github.pgflowchat.limits.SlotLease;
+import io.github.pgflowchat.limits.UserSlots;
 import io.github.pgflowchat.llm.ModelInfo;
 import io.github.pgflowchat.pgflow.PgflowWorker;
 import io.github.pgflowchat.pgflow.PgflowWorkerRoutes;
@@ -100,7 +103,7 @@ public class ChatStreams {
 
     public ChatStreams(RunProgress runProgress, ObjectMapper json, ChatProperties properties,
                        ModelInfo model, CamelContext camel, @Value("${gateway.flow-slug}") String flowSlug,
-                       MeterRegistry meters, ChatLimits chatLimits, PgflowWorker worker, RunStates runStates,
+                       MeterRegistry meters, ChatLimits chatLimits, Limits limits, PgflowWorker worker, RunStates runStates,
                        @Value("${gateway.chat.limits.concurrent-readers}") int concurrentReaders,
                        @Value("${gateway.chat.sweep-interval}") Duration sweepInterval,
                        @Value("${gateway.chat.max-concurrent-starts}") int maxConcurrentStarts,
@@ -110,8 +113,8 @@ public class ChatStreams {
         this.jdbc = jdbc;
         this.chatLimits = chatLimits;
         this.runStates = runStates;
-        this.streamSlots = new UserSlots(chatLimits.properties().concurrentStreams());
-        this.readerSlots = new UserSlots(concurrentReaders);
+        this.streamSlots = chatLimits.streamSlots();
+        this.readerSlots = limits.slots("readers", concurrentReaders);
         this.openStreams = new Semaphore(properties.maxOpenStreams());
         this.starting = new Semaphore(maxConcurrentStarts, true);
         this.startQueueTimeout = startQueueTimeout;
@@ -173,19 +176,21 @@ public class ChatStreams {
         if (shuttingDown) {
             throw new ApiException(503, "shutting_down", "The service is shutting down; try again in a moment.", STREAM_RETRY_AFTER_SECONDS);
         }
-        if (!streamSlots.tryTake(userId)) {
+        Optional<SlotLease> taken = streamSlots.tryTake(userId);
+        if (taken.isEmpty()) {
             throw new ApiException(429, "too_many_streams", "You already have " + streamSlots.limit() + " answers streaming; at most "
                     + streamSlots.limit() + " at once. Try again when one has finished.", STREAM_RETRY_AFTER_SECONDS);
         }
+        SlotLease slot = taken.get();
         if (!openStreams.tryAcquire()) {
-            streamSlots.release(userId);
+            slot.release();
             log.warn("refused a chat: this instance holds {} streams, its gateway.chat.max-open-streams", properties.maxOpenStreams());
             throw new ApiException(503, "at_capacity", "This instance is streaming as many answers as it may ("
                     + properties.maxOpenStreams() + "); try again in a moment.", STREAM_RETRY_AFTER_SECONDS);
         }
         if (!awaitTurnToStart()) {
             openStreams.release();
-            streamSlots.release(userId);
+            slot.release();
             throw new ApiException(503, "busy", "Too many chats are being started on this instance right now; try again in a moment.",
                     STREAM_RETRY_AFTER_SECONDS);
         }
@@ -198,7 +203,7 @@ public class ChatStreams {
         String chatKey = chatKey(userId, chatId);
         stream.onEnd(() -> {
             streams.remove(runId, stream);
-            streamSlots.release(userId);
+            slot.release();
             openStreams.release();
             stream.started();
             scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
@@ -280,15 +285,13 @@ public class ChatStreams {
             return resumeElsewhere(userId, chatId, lastEventId);
         }
         int fromEvent = lastEventId == null || lastEventId.isBlank() ? 0 : stream.eventsReadBy(lastEventId);
-        takeReaderSlot(userId);
-        return stream.reader(fromEvent, () -> readerSlots.release(userId));
+        SlotLease reader = takeReaderSlot(userId);
+        return stream.reader(fromEvent, reader::release);
     }
 
-    private void takeReaderSlot(String userId) {
-        if (!readerSlots.tryTake(userId)) {
-            throw new ApiException(429, "too_many_readers", "You already have " + readerSlots.limit()
-                    + " resumed streams open; close one first.", STREAM_RETRY_AFTER_SECONDS);
-        }
+    private SlotLease takeReaderSlot(String userId) {
+        return readerSlots.tryTake(userId).orElseThrow(() -> new ApiException(429, "too_many_readers", "You already have "
+                + readerSlots.limit() + " resumed streams open; close one first.", STREAM_RETRY_AFTER_SECONDS));
     }
 
     private InputStream resumeElsewhere(String userId, String chatId, String lastEventId) {
@@ -300,19 +303,19 @@ public class ChatStreams {
         boolean live = "started".equals(latest.get(0).get("status"));
         int afterEvent = lastEventId == null || lastEventId.isBlank() ? 0 : eventNumberIn(runId, lastEventId);
         if (shared != null) {
-            takeReaderSlot(userId);
+            SlotLease reader = takeReaderSlot(userId);
             InputStream remote;
             try {
                 remote = shared.reader(runId, afterEvent, properties.keepAliveInterval(), properties.maxStreamDuration(),
-                        () -> !"started".equals(runStatus(runId)), () -> readerSlots.release(userId));
+                        () -> !"started".equals(runStatus(runId)), reader::release);
             } catch (RuntimeException e) {
-                readerSlots.release(userId);
+                reader.release();
                 throw e;
             }
             if (remote != null) {
                 return remote;
             }
-            readerSlots.release(userId);
+            reader.release();
         }
         if (live) {
             throw new ApiException(409, "stream_on_another_instance", "Run " + runId + " of this chat is streaming on another instance"

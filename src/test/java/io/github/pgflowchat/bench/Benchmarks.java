@@ -32,6 +32,7 @@ public final class Benchmarks {
         SCENARIOS.put("two-instances", ResumeBenchmark::runTwoInstances);
         SCENARIOS.put("retrieval", RetrievalBenchmark::run);
         SCENARIOS.put("realtime", RealtimeQuotaBenchmark::run);
+        SCENARIOS.put("limits", LimitsBenchmark::run);
     }
 
     private Benchmarks() {

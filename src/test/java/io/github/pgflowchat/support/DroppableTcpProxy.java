@@ -22,6 +22,7 @@ public final class DroppableTcpProxy implements AutoCloseable {
     private final int targetPort;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final Set<Socket> silent = ConcurrentHashMap.newKeySet();
+    private volatile boolean refusing;
 
     public DroppableTcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -41,6 +42,17 @@ public final class DroppableTcpProxy implements AutoCloseable {
         open.clear();
     }
 
+    /**
+     * While refusing, every connection open now is cut and every new one is closed as soon as it is accepted, as a
+     * server that is down would; {@code false} lets connections through again.
+     */
+    public void refuseConnections(boolean refuse) {
+        refusing = refuse;
+        if (refuse) {
+            dropConnections();
+        }
+    }
+
     /** Every connection open now stops carrying bytes, in both directions, and stays open. */
     public void silenceConnections() {
         silent.addAll(open);
@@ -56,6 +68,10 @@ public final class DroppableTcpProxy implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket client = server.accept();
+                if (refusing) {
+                    closeQuietly(client);
+                    continue;
+                }
                 Socket upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
                 open.add(client);
                 open.add(upstream);

@@ -23,10 +23,12 @@ public final class LocalPostgres {
         try (Connection connection = DriverManager.getConnection(URL, USER, PASSWORD);
              Statement statement = connection.createStatement()) {
             statement.execute("drop schema if exists pgflow, pgmq, realtime cascade");
-            statement.execute("drop table if exists public.documents, public.gateway_worker_locks, public.flyway_schema_history cascade");
+            statement.execute("drop table if exists public.documents, public.gateway_worker_locks, public.gateway_rate_buckets, "
+                    + "public.gateway_user_slots, public.flyway_schema_history cascade");
             statement.execute("drop function if exists public.match_document_embeddings(real[], int)");
             statement.execute("drop function if exists public.notify_pgmq_queue(), public.notify_realtime_broadcast(), "
-                    + "public.gateway_worker_lock_held(uuid), public.gateway_hold_worker_lock(uuid) cascade");
+                    + "public.gateway_worker_lock_held(uuid), public.gateway_hold_worker_lock(uuid), "
+                    + "public.gateway_take_slot(text, text, integer, uuid, uuid, bigint) cascade");
         } catch (SQLException e) {
             throw new IllegalStateException("The tests need PostgreSQL at " + URL + " (user " + USER + "): " + e.getMessage(), e);
         }
