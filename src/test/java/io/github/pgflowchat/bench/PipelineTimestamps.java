@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.AdviceWith;
+import org.apache.camel.model.BeanDefinition;
 
 import io.github.pgflowchat.chat.ChatStream;
 import io.github.pgflowchat.pgflow.StepInvoker;
@@ -47,8 +48,8 @@ final class PipelineTimestamps {
                 timestamps.handlerEnded.put(new Key(task.runId(), task.stepSlug()), System.nanoTime());
             });
         });
-        // The task route's last step is the wake-up after complete_task (or fail_task) returned and the slot was freed.
-        AdviceWith.adviceWith(camel, "pgflow-execute-task", route -> route.weaveByToUri("seda:pgflow-wake-up*").before().process(exchange -> {
+        // complete_task returned: the first processor of the completion route is the worker's call to it.
+        AdviceWith.adviceWith(camel, "pgflow-complete-task", route -> route.weaveByType(BeanDefinition.class).selectFirst().after().process(exchange -> {
             StepTask task = exchange.getProperty("task", StepTask.class);
             timestamps.taskCompleted.put(new Key(task.runId(), task.stepSlug()), System.nanoTime());
         }));

@@ -33,7 +33,7 @@ final class ThroughputBenchmark {
 
     /** Runs each way, measured in {@value #ROUNDS} alternating rounds so that both ways see the same moments of a shared machine. */
     private static final int RUNS = Integer.getInteger("bench.throughput.runs", 400);
-    private static final int ROUNDS = 2;
+    private static final int ROUNDS = 4;
     /** Long enough for the JIT: in short runs C2 compiling the hot path was the largest CPU cost per chat. */
     private static final int WARM_UP = Integer.getInteger("bench.throughput.warm-up", 400);
     private static final int IN_FLIGHT = 32;
