@@ -35,7 +35,7 @@ final class ThroughputBenchmark {
     private static final int RUNS = Integer.getInteger("bench.throughput.runs", 400);
     private static final int ROUNDS = 4;
     /** Long enough for the JIT: in short runs C2 compiling the hot path was the largest CPU cost per chat. */
-    private static final int WARM_UP = Integer.getInteger("bench.throughput.warm-up", 400);
+    private static final int WARM_UP = Integer.getInteger("bench.throughput.warm-up", 2000);
     private static final int IN_FLIGHT = 32;
     /** Issue 13: the pipeline sustains at least this share of what pgflow's SQL alone sustains on the same database. */
     private static final double TARGET_RATIO = 0.80;
