@@ -73,6 +73,7 @@ final class ThroughputBenchmark {
                     .row("of the JVM's: JIT compilation per run", inSql.jitPerRun(), overHttp.jitPerRun(), "", "", null)
                     .row("cores busy: JVM + PostgreSQL", inSql.cores(), overHttp.cores(), "", "", null)
                     .row("writing transactions per run", inSql.transactionsPerRun(), overHttp.transactionsPerRun(), "", "", null)
+                    .row("transactions per run, reading ones too (pg_stat_database)", inSql.statementsPerRun(), overHttp.statementsPerRun(), "", "", null)
                     .row("machine busy (all processes, " + Runtime.getRuntime().availableProcessors() + " cores)", inSql.machine(), overHttp.machine(), "", "", null)
                     .row("PostgreSQL CPU of the search step's query alone, per run", "", searchQueryCpu(gateway), "", "", null);
         }
@@ -95,24 +96,26 @@ final class ThroughputBenchmark {
 
     /** Batches of runs with the wall time, the CPU and the database transactions they took. */
     private record Phase(int runs, double seconds, double jvmSeconds, double postgresSeconds, double machineBusySeconds,
-                         double jitSeconds, long transactions) {
+                         double jitSeconds, long transactions, long statements) {
 
-        static final Phase NONE = new Phase(0, 0, 0, 0, 0, 0, 0);
+        static final Phase NONE = new Phase(0, 0, 0, 0, 0, 0, 0, 0);
 
         static Phase measure(BenchGateway gateway, int runs, Runs batch) throws Exception {
             long transactionsBefore = transactions(gateway.jdbc());
+            long statementsBefore = allTransactions(gateway.jdbc());
             long jitBefore = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
             CpuUsage usage = CpuUsage.start(gateway);
             double perSecond = batch.perSecond();
             CpuUsage.Sample cpu = usage.sample();
             double jit = (ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jitBefore) / 1e3;
             return new Phase(runs, runs / perSecond, cpu.jvmSeconds(), cpu.postgresSeconds(), cpu.machineBusy() * cpu.seconds(),
-                    jit, transactions(gateway.jdbc()) - transactionsBefore - 1);
+                    jit, transactions(gateway.jdbc()) - transactionsBefore - 1, allTransactions(gateway.jdbc()) - statementsBefore);
         }
 
         Phase plus(Phase other) {
             return new Phase(runs + other.runs, seconds + other.seconds, jvmSeconds + other.jvmSeconds, postgresSeconds + other.postgresSeconds,
-                    machineBusySeconds + other.machineBusySeconds, jitSeconds + other.jitSeconds, transactions + other.transactions);
+                    machineBusySeconds + other.machineBusySeconds, jitSeconds + other.jitSeconds, transactions + other.transactions,
+                    statements + other.statements);
         }
 
         double runsPerSecond() {
@@ -138,6 +141,21 @@ final class ThroughputBenchmark {
 
         String transactionsPerRun() {
             return String.format(Locale.ROOT, "%.1f", transactions / (double) runs);
+        }
+
+        String statementsPerRun() {
+            return String.format(Locale.ROOT, "%.1f", statements / (double) runs);
+        }
+
+        /**
+         * Transactions committed or rolled back in the database so far, reading ones too: with the worker's and the
+         * event path's statements autocommitted, about one per statement. Backends report them within a second, so a
+         * phase's count is a little off at its edges.
+         */
+        private static long allTransactions(JdbcTemplate jdbc) {
+            jdbc.execute("select pg_stat_force_next_flush()");
+            Long count = jdbc.queryForObject("select xact_commit + xact_rollback from pg_stat_database where datname = current_database()", Long.class);
+            return count == null ? 0 : count;
         }
 
         /** Transaction ids handed out so far: every transaction that wrote got one (this query takes one as well). */
