@@ -344,7 +344,10 @@ public final class ChatStream {
         return events.get(index);
     }
 
-    /** Hands events to the servlet as they come; Camel flushes after every read, so each event leaves at once. */
+    /**
+     * Hands events to the servlet as they come; Camel flushes after every read, so each event leaves at once, together
+     * with those appended while the previous read was being written.
+     */
     private final class Reader extends InputStream {
         private int nextIndex;
         private byte[] current = new byte[0];
@@ -395,6 +398,7 @@ public final class ChatStream {
                 }
                 if (next != KEEP_ALIVE) {
                     nextIndex++;
+                    next = withEventsAppendedSince(next, length);
                 }
                 current = next;
                 position = 0;
@@ -403,6 +407,34 @@ public final class ChatStream {
             System.arraycopy(current, position, buffer, offset, count);
             position += count;
             return count;
+        }
+
+        /**
+         * The event just taken and, after it, every event already appended that fits in {@code room} bytes: one read
+         * (and so one flush) for what came while the servlet was writing, not one per event.
+         */
+        private byte[] withEventsAppendedSince(byte[] first, int room) {
+            synchronized (ChatStream.this) {
+                int end = nextIndex;
+                int size = first.length;
+                while (end < events.size() && size + events.get(end).length <= room) {
+                    size += events.get(end).length;
+                    end++;
+                }
+                if (end == nextIndex) {
+                    return first;
+                }
+                byte[] batch = new byte[size];
+                System.arraycopy(first, 0, batch, 0, first.length);
+                int at = first.length;
+                for (int i = nextIndex; i < end; i++) {
+                    byte[] event = events.get(i);
+                    System.arraycopy(event, 0, batch, at, event.length);
+                    at += event.length;
+                }
+                nextIndex = end;
+                return batch;
+            }
         }
 
         private byte[] waitForEvent() throws IOException {

@@ -46,6 +46,17 @@ public class PgflowSqlClient {
             select started.* from started, leased
             """;
 
+    // The same for a run's queued task of one step, found and locked in the same statement: one round trip for a claim
+    // that knows the task but not its message. A row another claim has locked is skipped, not waited for.
+    private static final String START_QUEUED_TASK = """
+            with queued as (
+                select q.message_id
+                  from pgflow.step_tasks q
+                 where q.run_id = ?::uuid and q.step_slug = ? and q.status = 'queued' and q.message_id is not null
+                   for update skip locked
+            ),
+            """ + START_TASKS.replaceFirst("^with started", "started").replace("msg_ids => ?::bigint[]", "msg_ids => (select array_agg(message_id) from queued)");
+
     // A worker ends only an attempt that is still its own: started, by it, and not started again since. Another instance
     // may have handed the task back meanwhile (it took this one for gone) and a third may be running it now; pgflow
     // 0.8.1's complete_task and fail_task check only the task's status. The row stays locked until the call is done.
@@ -122,6 +133,14 @@ public class PgflowSqlClient {
                 ids.free();
             }
         });
+    }
+
+    /**
+     * Claims a run's queued task of one step, in a flow version known to the caller, as {@link #startTasks} does; an
+     * empty list when it is not queued (not ready yet, or claimed already).
+     */
+    public List<StepTask> startQueuedTask(String flowSlug, UUID runId, String stepSlug, UUID workerId, int leaseSeconds, int marginSeconds) {
+        return jdbc.query(START_QUEUED_TASK, (rs, i) -> toStepTask(rs), runId, stepSlug, flowSlug, workerId, flowSlug, leaseSeconds, marginSeconds);
     }
 
     /**

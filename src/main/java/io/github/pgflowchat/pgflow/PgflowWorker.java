@@ -49,6 +49,9 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private static final Logger log = LoggerFactory.getLogger(PgflowWorker.class);
     /** Most messages one read takes: a worker with thousands of free streamed slots reads in batches of this size. */
     private static final int MAX_READ = 500;
+    private static final int MAX_CLAIMED_ON_COMPLETION = 10_000;
+    /** The run input's field naming the worker of the instance that holds the run's chat stream. */
+    static final String STREAM_WORKER_ID = "streamWorkerId";
 
     /** Seconds past the step timeout that pgflow means a claimed message to stay hidden (timeout + 2). */
     static final int VISIBILITY_MARGIN_SECONDS = 2;
@@ -110,6 +113,8 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final ScheduledExecutorService lockChecks = singleThread("pgflow-worker-lock");
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final Map<Long, StepTask> inFlight = new ConcurrentHashMap<>();
+    /** "runId/stepSlug" of streamed tasks claimed when their dependency completed here, until their start event comes. */
+    private final Set<String> claimedOnCompletion = ConcurrentHashMap.newKeySet();
     private final AtomicLong queueDepth = new AtomicLong();
     /** The version of the flow new runs start on: null until the flow's step routes are installed. */
     private volatile String currentVersion;
@@ -367,11 +372,31 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
      * event that says so arrives here, and another instance that read the message first has left it alone.
      */
     public synchronized List<StepTask> claimForStream(UUID runId, String stepSlug) {
+        // Claimed already when the step it waited for completed here: its start event needs no look at the database.
+        if (claimedOnCompletion.remove(runId + "/" + stepSlug)) {
+            return List.of();
+        }
+        return claimQueued(runId, stepSlug);
+    }
+
+    private List<StepTask> claimQueued(UUID runId, String stepSlug) {
         int[] slots = mayClaim() && handlers.isStreamed(stepSlug) ? freeSlotsByStep().get(stepSlug) : null;
         if (slots == null || slots[0] <= 0) {
             return List.of();
         }
         return pgflow.queuedMessage(runId, stepSlug).map(queued -> start(queued.flowSlug(), List.of(queued.msgId()))).orElse(List.of());
+    }
+
+    /** The same as {@link #claimQueued} in one round trip, for a caller that knows the run's flow version. */
+    private List<StepTask> claimQueuedOf(String queue, UUID runId, String stepSlug) {
+        int[] slots = mayClaim() && handlers.isStreamed(stepSlug) ? freeSlotsByStep().get(stepSlug) : null;
+        if (slots == null || slots[0] <= 0) {
+            return List.of();
+        }
+        List<StepTask> tasks = pgflow.startQueuedTask(queue, runId, stepSlug, workerId, (int) properties.visibilityLease().toSeconds(),
+                VISIBILITY_MARGIN_SECONDS);
+        tasks.forEach(task -> inFlight.put(task.msgId(), task));
+        return tasks;
     }
 
     /** Peers hand back at once what a worker without its lock starts, so such a worker claims nothing. */
@@ -421,13 +446,47 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         return (int) Math.min(properties.visibilityLease().toSeconds(), task.timeoutSeconds() + VISIBILITY_MARGIN_SECONDS);
     }
 
-    public void completeTask(StepTask task, JsonNode output) {
+    /** Completes the task; false when it was not this worker's any more (what it produced is dropped). */
+    public boolean completeTask(StepTask task, JsonNode output) {
         if (!pgflow.completeTask(task, workerId, output)) {
             handedBackMeanwhile(task);
-            return;
+            return false;
         }
         record(task, "completed");
         log.debug("completed {}", task);
+        return true;
+    }
+
+    /**
+     * Right after a task completed here, in a run whose chat stream this instance holds: claims the streamed steps
+     * that the completion made ready (complete_task queued them in its transaction), without waiting for their start
+     * event to come back from the database. Anything that goes wrong here is left to that event and to the queue's
+     * reads, which claim the task as before.
+     */
+    public List<StepTask> claimStreamedStepsReadyAfter(StepTask completed) {
+        if (!workerId.toString().equals(completed.input().path("run").path(STREAM_WORKER_ID).asText(null))) {
+            return List.of();
+        }
+        List<StepTask> claimed = new ArrayList<>();
+        try {
+            for (String step : handlers.streamedStepsReadyAfter(completed.stepSlug())) {
+                List<StepTask> tasks;
+                synchronized (this) {
+                    tasks = claimQueuedOf(completed.flowSlug(), completed.runId(), step);
+                    if (!tasks.isEmpty()) {
+                        if (claimedOnCompletion.size() >= MAX_CLAIMED_ON_COMPLETION) {
+                            // Start events that never came (an outage of the event path): forget them, at worst a look each.
+                            claimedOnCompletion.clear();
+                        }
+                        claimedOnCompletion.add(completed.runId() + "/" + step);
+                    }
+                }
+                claimed.addAll(tasks);
+            }
+        } catch (RuntimeException e) {
+            log.debug("Could not claim the streamed steps after {} at once ({}); their start event will", completed, e.getMessage());
+        }
+        return claimed;
     }
 
     public void failTask(StepTask task, Throwable error) {

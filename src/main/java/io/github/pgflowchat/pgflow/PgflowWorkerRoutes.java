@@ -79,10 +79,16 @@ public class PgflowWorkerRoutes extends RouteBuilder {
 
         // A step's result is only in this process until pgflow has it: while the database is unreachable, keep
         // trying to hand it over rather than lose it. The task stays in flight meanwhile, so its lease is renewed.
+        // A completion that made a streamed step of a run whose stream is held here ready claims it at once, rather
+        // than after the round trip of its start event (time to first token).
         from(COMPLETE_TASK)
                 .routeId("pgflow-complete-task")
                 .errorHandler(untilTheDatabaseAnswers())
-                .bean(worker, "completeTask(${exchangeProperty.task}, ${body})");
+                .bean(worker, "completeTask(${exchangeProperty.task}, ${body})")
+                .filter(body().isEqualTo(true))
+                    .bean(worker, "claimStreamedStepsReadyAfter(${exchangeProperty.task})")
+                    .to(DISPATCH)
+                .end();
 
         from(FAIL_TASK)
                 .routeId("pgflow-fail-task")

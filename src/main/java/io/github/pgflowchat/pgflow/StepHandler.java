@@ -1,5 +1,7 @@
 package io.github.pgflowchat.pgflow;
 
+import java.util.List;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -19,4 +21,9 @@ public interface StepHandler {
      * step then shares the worker's pool with the others without one or, when streamed, gets the streamed pool.
      */
     int concurrency();
+
+    /** The slugs of the steps this one depends on (its flow shape's dependsOn). */
+    default List<String> dependsOn() {
+        return List.of();
+    }
 }

@@ -13,8 +13,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
 /**
  * Tomcat serves requests a few seconds before Camel has started the routes behind {@code /api/**} (and again while
  * they stop at shutdown); without this, those requests got 404 as if the API did not exist. They get 503 with
- * Retry-After instead. The CamelContext is looked up per request: it is created with the other singletons, before
- * Tomcat accepts connections, and started after.
+ * Retry-After instead. The CamelContext is looked up until it is found: it is created with the other singletons,
+ * before Tomcat accepts connections, and started after.
  */
 public class RoutesStartedFilter extends OncePerRequestFilter {
 
@@ -22,6 +22,8 @@ public class RoutesStartedFilter extends OncePerRequestFilter {
     private final ApiErrors errors;
     // A context that was built but never started reports Stopped too: only one seen started is stopping.
     private volatile boolean seenStarted;
+    /** Looked up until found, then kept: a bean lookup per request showed in the profile. */
+    private volatile CamelContext context;
 
     public RoutesStartedFilter(ObjectProvider<CamelContext> camel, ApiErrors errors) {
         this.camel = camel;
@@ -36,7 +38,11 @@ public class RoutesStartedFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        CamelContext context = camel.getIfAvailable();
+        CamelContext context = this.context;
+        if (context == null) {
+            context = camel.getIfAvailable();
+            this.context = context;
+        }
         if (context != null && context.isStarted()) {
             seenStarted = true;
             chain.doFilter(request, response);

@@ -1,6 +1,7 @@
 package io.github.pgflowchat.bench;
 
 import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -9,6 +10,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+
+import jdk.jfr.Configuration;
+import jdk.jfr.Recording;
 
 /**
  * The benchmarks of issue 6, each a scenario that starts what it needs (the gateway on the embedded default, mock
@@ -48,7 +52,7 @@ public final class Benchmarks {
                 throw new IllegalArgumentException("unknown scenario '" + name + "'; known: " + SCENARIOS.keySet());
             }
             long start = System.nanoTime();
-            try {
+            try (AutoCloseable recording = jfr(name.strip())) {
                 String table = scenario.call().markdown();
                 tables.add(table);
                 System.out.printf(Locale.ROOT, "%n%s(%s: %.0f s)%n", table, name.strip(), (System.nanoTime() - start) / 1e9);
@@ -65,6 +69,28 @@ public final class Benchmarks {
         if (!failed.isEmpty()) {
             throw new IllegalStateException("failed: " + failed);
         }
+    }
+
+    /**
+     * With {@code -Dbench.jfr=<prefix>}, a Java Flight Recording (the JDK's "profile" settings) of each scenario, written
+     * to {@code <prefix>-<scenario>.jfr} when it ends; without it, nothing is recorded.
+     */
+    private static AutoCloseable jfr(String scenario) throws Exception {
+        String prefix = System.getProperty("bench.jfr");
+        if (prefix == null || prefix.isBlank()) {
+            return () -> { };
+        }
+        Recording recording = new Recording(Configuration.getConfiguration("profile"));
+        Path file = Path.of(prefix + "-" + scenario + ".jfr").toAbsolutePath();
+        recording.setDestination(file);
+        recording.setToDisk(true);
+        recording.start();
+        System.out.println("recording " + scenario + " to " + file);
+        // Stopping writes the destination; closing then frees the recording's buffers.
+        return () -> {
+            recording.stop();
+            recording.close();
+        };
     }
 
     private static long memoryGiB() {

@@ -20,6 +20,9 @@ final class DispatchBenchmark {
     private static final int WARM_UP = 5;
     private static final int RUNS = 30;
     private static final String QUEUE = "bench_dispatch";
+    private static final String QUEUED_CLAIMED = "part: queued until claimed (start_tasks returned)";
+    private static final String CLAIMED_RUNNING = "part: claimed until the step route runs";
+    private static final String ENDED_COMPLETED = "part: handler ended until complete_task returned";
 
     private DispatchBenchmark() {
     }
@@ -28,6 +31,10 @@ final class DispatchBenchmark {
         List<Double> baseline;
         Map<String, List<Double>> byStep = new LinkedHashMap<>();
         Chats.STEPS.forEach(step -> byStep.put(step, new ArrayList<>()));
+        // Where a dispatch's time goes: queued -> claimed (start_tasks returned) -> handler running; and a step's end:
+        // handler ended -> complete_task returned (which queues the next step).
+        Map<String, List<Double>> parts = new LinkedHashMap<>();
+        List.of(QUEUED_CLAIMED, CLAIMED_RUNNING, ENDED_COMPLETED).forEach(part -> parts.put(part, new ArrayList<>()));
         try (BenchGateway gateway = BenchGateway.start(BenchGateway.offlineWithoutTokenDelay())) {
             gateway.jdbc().execute("select pgmq.create('" + QUEUE + "')");
             gateway.jdbc().execute("create trigger bench_dispatch_notify after insert on pgmq.q_" + QUEUE
@@ -44,7 +51,13 @@ final class DispatchBenchmark {
                     for (int k = 0; k < Chats.STEPS.size(); k++) {
                         String step = Chats.STEPS.get(k);
                         long queued = k == 0 ? timestamps.runStarted(runId) : timestamps.taskCompleted(runId, Chats.STEPS.get(k - 1));
-                        byStep.get(step).add((timestamps.handlerStarted(runId, step) - queued) / 1e6);
+                        long claimed = timestamps.taskClaimed(runId, step);
+                        long running = timestamps.handlerStarted(runId, step);
+                        byStep.get(step).add((running - queued) / 1e6);
+                        parts.get(QUEUED_CLAIMED).add((claimed - queued) / 1e6);
+                        parts.computeIfAbsent(QUEUED_CLAIMED + ", " + step, name -> new ArrayList<>()).add((claimed - queued) / 1e6);
+                        parts.get(CLAIMED_RUNNING).add((running - claimed) / 1e6);
+                        parts.get(ENDED_COMPLETED).add((timestamps.taskCompleted(runId, step) - timestamps.handlerEnded(runId, step)) / 1e6);
                     }
                 });
             }
@@ -66,6 +79,7 @@ final class DispatchBenchmark {
             double measured = Table.percentile(samples, 50);
             table.row(step + " p50", Table.ms(bareMedian), Table.ms(measured), Table.plusMs(measured - bareMedian), "", null);
         });
+        parts.forEach((part, samples) -> table.row(part + (part.contains(", ") ? " p50" : " p50 (all steps)"), "", Table.ms(Table.percentile(samples, 50)), "", "", null));
         return table;
     }
 }

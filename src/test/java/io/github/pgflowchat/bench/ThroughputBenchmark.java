@@ -1,7 +1,11 @@
 package io.github.pgflowchat.bench;
 
+import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Array;
 import java.sql.Connection;
 import java.util.ArrayList;
@@ -20,17 +24,21 @@ import io.github.pgflowchat.support.ChatClient;
 
 /**
  * Complete pipeline runs per second with the offline model (no pause between its tokens), on the default worker
- * (WORKER_CONCURRENCY 16). Measured: chats through {@code POST /api/chat} with {@value #IN_FLIGHT} streams open at a
+ * (WORKER_CONCURRENCY 16), in alternating rounds. Measured: chats through {@code POST /api/chat} with {@value #IN_FLIGHT} streams open at a
  * time, from the first request to the last {@code finish}. Baseline: the same number of runs started with
  * {@code pgflow.start_flow} in SQL, no HTTP and no stream, run by the same worker, from the first start to the last
  * run completed.
  */
 final class ThroughputBenchmark {
 
-    private static final int RUNS = 400;
-    private static final int WARM_UP = 60;
+    /** Runs each way, measured in {@value #ROUNDS} alternating rounds so that both ways see the same moments of a shared machine. */
+    private static final int RUNS = Integer.getInteger("bench.throughput.runs", 400);
+    private static final int ROUNDS = 4;
+    /** Long enough for the JIT: in short runs C2 compiling the hot path was the largest CPU cost per chat. */
+    private static final int WARM_UP = Integer.getInteger("bench.throughput.warm-up", 2000);
     private static final int IN_FLIGHT = 32;
-    private static final double TARGET = 150;
+    /** Issue 13: the pipeline sustains at least this share of what pgflow's SQL alone sustains on the same database. */
+    private static final double TARGET_RATIO = 0.80;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ThroughputBenchmark() {
@@ -43,52 +51,111 @@ final class ThroughputBenchmark {
             ChatClient client = gateway.client();
             chatsPerSecond(client, "warm-up", WARM_UP);
             sqlRunsPerSecond(gateway.jdbc(), "warm-up-sql", WARM_UP);
-            Phase inSql = Phase.measure(gateway, () -> sqlRunsPerSecond(gateway.jdbc(), "sql", RUNS));
-            Phase overHttp = Phase.measure(gateway, () -> chatsPerSecond(client, "http", RUNS));
-            table.note("%d runs each way after %d warm-up runs each way; offline model without token delay, worker concurrency 16 "
-                            + "(default); %d chat streams open at a time (CHAT_CONCURRENT_STREAMS raised to %d).", RUNS, WARM_UP, IN_FLIGHT, IN_FLIGHT)
+            Phase inSql = Phase.NONE;
+            Phase overHttp = Phase.NONE;
+            for (int round = 0; round < ROUNDS; round++) {
+                int runs = RUNS / ROUNDS;
+                String suffix = "-" + round;
+                inSql = inSql.plus(Phase.measure(gateway, runs, () -> sqlRunsPerSecond(gateway.jdbc(), "sql" + suffix, runs)));
+                overHttp = overHttp.plus(Phase.measure(gateway, runs, () -> chatsPerSecond(client, "http" + suffix, runs)));
+            }
+            double target = inSql.runsPerSecond() * TARGET_RATIO;
+            table.note("%d runs each way in %d alternating rounds after %d warm-up runs each way (-Dbench.throughput.warm-up); "
+                            + "offline model without token delay, worker concurrency 16 (default); %d chat streams open at a time "
+                            + "(CHAT_CONCURRENT_STREAMS raised to %d); load average before: %s.",
+                            RUNS, ROUNDS, WARM_UP, IN_FLIGHT, IN_FLIGHT, loadAverage())
                     .note("Baseline: the runs started with pgflow.start_flow in SQL (no HTTP, no chat stream), completion polled every 10 ms.")
                     .row("runs per second", String.format(Locale.ROOT, "%.1f /s", inSql.runsPerSecond()),
                             String.format(Locale.ROOT, "%.1f /s", overHttp.runsPerSecond()),
-                            Table.times(overHttp.runsPerSecond() / inSql.runsPerSecond()), "≥ 150 /s", overHttp.runsPerSecond() >= TARGET)
+                            Table.times(overHttp.runsPerSecond() / inSql.runsPerSecond()),
+                            String.format(Locale.ROOT, "≥ × %.2f (%.1f /s)", TARGET_RATIO, target), overHttp.runsPerSecond() >= target)
                     .row("CPU per run: JVM + PostgreSQL", inSql.cpuPerRun(), overHttp.cpuPerRun(), "", "", null)
+                    .row("of the JVM's: JIT compilation per run", inSql.jitPerRun(), overHttp.jitPerRun(), "", "", null)
                     .row("cores busy: JVM + PostgreSQL", inSql.cores(), overHttp.cores(), "", "", null)
                     .row("writing transactions per run", inSql.transactionsPerRun(), overHttp.transactionsPerRun(), "", "", null)
+                    .row("transactions per run, reading ones too (pg_stat_database)", inSql.statementsPerRun(), overHttp.statementsPerRun(), "", "", null)
                     .row("machine busy (all processes, " + Runtime.getRuntime().availableProcessors() + " cores)", inSql.machine(), overHttp.machine(), "", "", null)
                     .row("PostgreSQL CPU of the search step's query alone, per run", "", searchQueryCpu(gateway), "", "", null);
         }
         return table;
     }
 
+    /** The 1, 5 and 15 minute load averages: how busy the shared machine was. */
+    static String loadAverage() {
+        try {
+            String[] fields = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return fields[0] + " " + fields[1] + " " + fields[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
     private interface Runs {
         double perSecond() throws Exception;
     }
 
-    /** A batch of runs with the CPU and the database transactions it took. */
-    private record Phase(double runsPerSecond, CpuUsage.Sample cpu, long transactions) {
+    /** Batches of runs with the wall time, the CPU and the database transactions they took. */
+    private record Phase(int runs, double seconds, double jvmSeconds, double postgresSeconds, double machineBusySeconds,
+                         double jitSeconds, long transactions, long statements) {
 
-        static Phase measure(BenchGateway gateway, Runs runs) throws Exception {
+        static final Phase NONE = new Phase(0, 0, 0, 0, 0, 0, 0, 0);
+
+        static Phase measure(BenchGateway gateway, int runs, Runs batch) throws Exception {
             long transactionsBefore = transactions(gateway.jdbc());
+            long statementsBefore = allTransactions(gateway.jdbc());
+            long jitBefore = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
             CpuUsage usage = CpuUsage.start(gateway);
-            double perSecond = runs.perSecond();
+            double perSecond = batch.perSecond();
             CpuUsage.Sample cpu = usage.sample();
-            return new Phase(perSecond, cpu, transactions(gateway.jdbc()) - transactionsBefore - 1);
+            double jit = (ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jitBefore) / 1e3;
+            return new Phase(runs, runs / perSecond, cpu.jvmSeconds(), cpu.postgresSeconds(), cpu.machineBusy() * cpu.seconds(),
+                    jit, transactions(gateway.jdbc()) - transactionsBefore - 1, allTransactions(gateway.jdbc()) - statementsBefore);
+        }
+
+        Phase plus(Phase other) {
+            return new Phase(runs + other.runs, seconds + other.seconds, jvmSeconds + other.jvmSeconds, postgresSeconds + other.postgresSeconds,
+                    machineBusySeconds + other.machineBusySeconds, jitSeconds + other.jitSeconds, transactions + other.transactions,
+                    statements + other.statements);
+        }
+
+        double runsPerSecond() {
+            return runs / seconds;
         }
 
         String cpuPerRun() {
-            return String.format(Locale.ROOT, "%.1f + %.1f ms", cpu.jvmSeconds() * 1000 / RUNS, cpu.postgresSeconds() * 1000 / RUNS);
+            return String.format(Locale.ROOT, "%.1f + %.1f ms", jvmSeconds * 1000 / runs, postgresSeconds * 1000 / runs);
+        }
+
+        /** Compiler threads' time (CompilationMXBean), part of the JVM's CPU. */
+        String jitPerRun() {
+            return String.format(Locale.ROOT, "%.2f ms", jitSeconds * 1000 / runs);
         }
 
         String cores() {
-            return String.format(Locale.ROOT, "%.2f + %.2f", cpu.jvmSeconds() / cpu.seconds(), cpu.postgresSeconds() / cpu.seconds());
+            return String.format(Locale.ROOT, "%.2f + %.2f", jvmSeconds / seconds, postgresSeconds / seconds);
         }
 
         String machine() {
-            return String.format(Locale.ROOT, "%.0f %%", cpu.machineBusy() * 100);
+            return String.format(Locale.ROOT, "%.0f %%", machineBusySeconds / seconds * 100);
         }
 
         String transactionsPerRun() {
-            return String.format(Locale.ROOT, "%.1f", transactions / (double) RUNS);
+            return String.format(Locale.ROOT, "%.1f", transactions / (double) runs);
+        }
+
+        String statementsPerRun() {
+            return String.format(Locale.ROOT, "%.1f", statements / (double) runs);
+        }
+
+        /**
+         * Transactions committed or rolled back in the database so far, reading ones too: with the worker's and the
+         * event path's statements autocommitted, about one per statement. Backends report them within a second, so a
+         * phase's count is a little off at its edges.
+         */
+        private static long allTransactions(JdbcTemplate jdbc) {
+            jdbc.execute("select pg_stat_force_next_flush()");
+            Long count = jdbc.queryForObject("select xact_commit + xact_rollback from pg_stat_database where datname = current_database()", Long.class);
+            return count == null ? 0 : count;
         }
 
         /** Transaction ids handed out so far: every transaction that wrote got one (this query takes one as well). */

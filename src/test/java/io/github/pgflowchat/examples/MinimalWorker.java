@@ -57,6 +57,12 @@ public final class MinimalWorker {
     /** The same with a component configured by the caller (its transport, say). */
     public static Map<String, Object> run(HikariDataSource dataSource, String routes, String flow, String input, Duration timeout,
                                           PgflowComponent pgflow) throws Exception {
+        return run(dataSource, routes, flow, input, timeout, pgflow, () -> { });
+    }
+
+    /** The same, with {@code beforeRun} called once the routes have started, right before the run is started. */
+    public static Map<String, Object> run(HikariDataSource dataSource, String routes, String flow, String input, Duration timeout,
+                                          PgflowComponent pgflow, Runnable beforeRun) throws Exception {
         try (CamelContext camel = new DefaultCamelContext()) {
             camel.getRegistry().bind("dataSource", dataSource);
             camel.addComponent("pgflow", pgflow);
@@ -67,6 +73,7 @@ public final class MinimalWorker {
                     .filter(PredicateBuilder.or(header(PgflowConstants.EVENT_TYPE).isEqualTo("run:completed"),
                             header(PgflowConstants.EVENT_TYPE).isEqualTo("run:failed")))
                     .whenDone(1).create();
+            beforeRun.run();
             UUID runId = UUID.fromString(camel.createProducerTemplate().requestBody("pgflow:" + flow, input, String.class));
             Map<String, Object> run = ended(new JdbcTemplate(dataSource), runId, timeout);
             if (camel.getRoutes().stream().anyMatch(route -> route.getConsumer() instanceof PgflowEventConsumer)) {

@@ -1,5 +1,7 @@
 package io.github.pgflowchat.component.pgflow;
 
+import java.util.List;
+
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -73,5 +75,10 @@ public class PgflowStepConsumer extends DefaultConsumer implements StepHandler {
     @Override
     public int concurrency() {
         return getEndpoint().getConcurrency();
+    }
+
+    @Override
+    public List<String> dependsOn() {
+        return getEndpoint().dependencies();
     }
 }

@@ -2,10 +2,12 @@ package io.github.pgflowchat.component.pgflow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -84,8 +86,22 @@ class PgflowComponentOnItsOwnTest {
         events.start();
         Logger eventsLog = (Logger) LoggerFactory.getLogger("greeting-events");
         eventsLog.addAppender(events);
+        AtomicBoolean runStarting = new AtomicBoolean();
         try (PhoenixTestServer realtime = new PhoenixTestServer("anon-key", "anon-key");
-             HikariDataSource dataSource = new HikariDataSource()) {
+             // A broadcast sent before the run's channel is joined reaches no one (as on Supabase), and a run this
+             // short could end before the join: once the run is being started, the next connection (start_flow's)
+             // waits until the server has the join.
+             HikariDataSource dataSource = new HikariDataSource() {
+                 @Override
+                 public Connection getConnection() throws SQLException {
+                     if (runStarting.get()) {
+                         awaitJoin(realtime);
+                         // Once: the channel is left again when the run has ended.
+                         runStarting.set(false);
+                     }
+                     return super.getConnection();
+                 }
+             }) {
             realtime.start();
             dataSource.setJdbcUrl(OwnDatabase.url(DATABASE));
             dataSource.setUsername(LocalPostgres.USER);
@@ -100,7 +116,7 @@ class PgflowComponentOnItsOwnTest {
             pgflow.setReconcileInterval(Duration.ofMinutes(5));
 
             Map<String, Object> run = MinimalWorker.run(dataSource, "classpath:examples/greeting.yaml", "greeting",
-                    "{\"name\": \"grace\"}", Duration.ofSeconds(30), pgflow);
+                    "{\"name\": \"grace\"}", Duration.ofSeconds(30), pgflow, () -> runStarting.set(true));
 
             assertThat(run.get("status")).isEqualTo("completed");
             assertThat(run.get("output")).isEqualTo("{\"exclaim\": {\"text\": \"GRACE!\"}}");
@@ -113,5 +129,20 @@ class PgflowComponentOnItsOwnTest {
         }
         assertThat(events.list.stream().map(ILoggingEvent::getFormattedMessage).map(line -> line.replaceFirst("^run \\S+: ", "")))
                 .containsSubsequence("step:started shout", "step:completed shout", "step:started exclaim");
+    }
+
+    private static void awaitJoin(PhoenixTestServer realtime) throws SQLException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (realtime.joinedTopics().isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new SQLException("the run's channel was not joined within 10 s");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for the join", e);
+            }
+        }
     }
 }
