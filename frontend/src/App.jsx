@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
 import Chat from './Chat.jsx';
+import ChatList from './ChatList.jsx';
 import SignIn from './SignIn.jsx';
 import { accessToken, signOut } from './session.js';
-import { currentChatId, startNewChat } from './storage.js';
+import { currentChatId, forgetChat, openChat, startNewChat } from './storage.js';
 
 /** Asks the gateway whether sign-in is needed, then shows the sign-in form or the chat. */
 export default function App() {
@@ -10,6 +11,8 @@ export default function App() {
   const [configError, setConfigError] = useState(null);
   const [token, setToken] = useState(accessToken());
   const [chatId, setChatId] = useState(currentChatId());
+  // Bumped when an answer ends, so the list shows the chat's new place and title.
+  const [answered, setAnswered] = useState(0);
 
   useEffect(() => {
     fetch('/api/config')
@@ -35,7 +38,20 @@ export default function App() {
       </header>
       {configError && <p className="error" data-testid="config-error">{configError.message}</p>}
       {config && config.authEnabled && !token && <SignIn config={config} onSignedIn={setToken} />}
-      {config && (!config.authEnabled || token) && <Chat key={`${chatId}:${token ?? ''}`} chatId={chatId} onUnauthorized={leave} />}
+      {config && (!config.authEnabled || token) && (
+        <div className="workspace">
+          <ChatList key={token ?? ''} currentChatId={chatId} refreshKey={answered}
+                    onOpen={(id) => setChatId(openChat(id))}
+                    onDeleted={(id) => {
+                      forgetChat(id);
+                      if (id === chatId) {
+                        setChatId(startNewChat());
+                      }
+                    }} />
+          <Chat key={`${chatId}:${token ?? ''}`} chatId={chatId} onUnauthorized={leave}
+                onAnswered={() => setAnswered((count) => count + 1)} />
+        </div>
+      )}
     </div>
   );
 }

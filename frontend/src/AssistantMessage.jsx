@@ -6,9 +6,21 @@ export function runIdOf(message) {
   return message.parts.find((part) => part.type === 'data-run')?.data.runId ?? message.metadata?.runId ?? null;
 }
 
-/** The search snippets mark matched terms with **bold**. */
-function Snippet({ text }) {
-  return text.split(/\*\*(.+?)\*\*/).map((piece, index) => (index % 2 ? <b key={index}>{piece}</b> : piece));
+/**
+ * The sources the answer draws on, from the AI SDK's own source-document parts (the gateway's rank, document id,
+ * snippet and score are in providerMetadata.pgflowChat); a message stored before those parts existed has only
+ * data-search.
+ */
+function sourcesOf(message, search) {
+  const documents = message.parts.filter((part) => part.type === 'source-document');
+  if (documents.length === 0) {
+    return search?.results ?? [];
+  }
+  return documents.map((document) => {
+    const fields = document.providerMetadata?.pgflowChat ?? {};
+    return { sourceId: document.sourceId, rank: fields.rank, documentId: fields.documentId, title: document.title, source: document.filename,
+      snippet: fields.snippet ?? '', score: fields.score };
+  });
 }
 
 /** The answer cites its sources as [n]; each becomes a link to source n of this message. */
@@ -31,7 +43,7 @@ export default function AssistantMessage({ message }) {
   // A respond attempt that failed mid-answer keeps its text part; the retried attempt streams a new one.
   const texts = message.parts.filter((candidate) => candidate.type === 'text');
   const answer = texts.at(-1);
-  const results = search?.results ?? [];
+  const results = sourcesOf(message, search);
   const anchorOf = (rank) => (results.some((result) => result.rank === rank) ? `source-${message.id}-${rank}` : null);
 
   return (
@@ -58,14 +70,14 @@ export default function AssistantMessage({ message }) {
       {results.length > 0 && (
         <ol className="sources" data-testid="sources">
           {results.map((result) => (
-            <li key={result.rank} id={`source-${message.id}-${result.rank}`}
+            <li key={result.rank} id={`source-${message.id}-${result.rank}`} data-source-id={result.sourceId ?? ''}
                 className={analysis?.sources?.includes(result.rank) ? 'used' : undefined}>
               <a data-testid="source-link" href={`/api/documents/${result.documentId}`} target="_blank" rel="noreferrer"
                  onClick={(event) => openDocument(event, result.documentId)}>
                 [{result.rank}] {result.title}
               </a>
               <span className="origin">{result.source}</span>
-              <p className="snippet"><Snippet text={result.snippet} /></p>
+              <p className="snippet">{result.snippet}</p>
             </li>
           ))}
         </ol>

@@ -15,25 +15,43 @@ function readableError(error) {
   }
 }
 
-export default function Chat({ chatId, onUnauthorized }) {
+export default function Chat({ chatId, onUnauthorized, onAnswered }) {
   const transport = useMemo(() => new DefaultChatTransport({
     api: '/api/chat',
     headers: authHeaders,
     // A failed run is started again by the gateway's retry endpoint, which reuses the outputs of the steps that
     // completed instead of running the whole pipeline anew.
-    prepareSendMessagesRequest: ({ body }) => (body?.retryRunId
+    // The gateway keeps the conversation (GET /api/chats/{chatId}) and gives the model its history from there, so
+    // only the new (or regenerated) message is sent.
+    prepareSendMessagesRequest: ({ id, messages, body, trigger, messageId }) => (body?.retryRunId
       ? { api: `/api/runs/${encodeURIComponent(body.retryRunId)}/retry`, body: {} }
-      : undefined),
+      : { body: { ...body, id, trigger, ...(messageId ? { messageId } : {}), messages: messages.slice(-1) } }),
   }), []);
   const initialMessages = useMemo(() => loadMessages(chatId), [chatId]);
-  const { messages, sendMessage, status, error, stop, regenerate, resumeStream, clearError } = useChat({
+  const { messages, setMessages, sendMessage, status, error, stop, regenerate, resumeStream, clearError } = useChat({
     id: chatId,
     messages: initialMessages,
     transport,
     // After a reload, reconnects to the answer still streaming (GET /api/chat/{chatId}/stream).
     resume: true,
     throttle: 50,
+    onFinish: () => onAnswered?.(),
   });
+  // The server's copy replaces the cached one, unless an answer is on its way (the stream brings it).
+  useEffect(() => {
+    let cancelled = false;
+    apiFetch(`/api/chats/${encodeURIComponent(chatId)}`)
+      .then((response) => (response.ok ? response.json() : null))
+      .then((chat) => {
+        if (!cancelled && chat?.messages?.length) {
+          setMessages((current) => (current.length > chat.messages.length ? current : chat.messages));
+        }
+      })
+      .catch(() => {});
+    return () => {
+      cancelled = true;
+    };
+  }, [chatId, setMessages]);
   const [question, setQuestion] = useState('');
   const [stopped, setStopped] = useState(false);
 

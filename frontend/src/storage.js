@@ -1,7 +1,7 @@
 import { generateId } from 'ai';
 
-// The current chat survives a reload: its id (so useChat can resume its stream) and its messages (the server
-// replays only the answer being streamed, not the conversation before it).
+// The current chat survives a reload: its id (so useChat can resume its stream) and a copy of its messages, shown at
+// once while the server's copy (GET /api/chats/{chatId}, the conversation as stored) is fetched.
 const CURRENT_KEY = 'pgflow-chat:current-chat';
 const messagesKey = (chatId) => `pgflow-chat:messages:${chatId}`;
 
@@ -22,6 +22,15 @@ export function startNewChat() {
   const chatId = newChatId();
   localStorage.setItem(CURRENT_KEY, chatId);
   return chatId;
+}
+
+export function openChat(chatId) {
+  localStorage.setItem(CURRENT_KEY, chatId);
+  return chatId;
+}
+
+export function forgetChat(chatId) {
+  localStorage.removeItem(messagesKey(chatId));
 }
 
 export function loadMessages(chatId) {

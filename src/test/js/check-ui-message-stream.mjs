@@ -34,7 +34,9 @@ const { id: chatId, messages, trigger, messageId, ...body } = JSON.parse(await r
 let message, error;
 const errors = [];
 try {
-  const stream = await new DefaultChatTransport({ api: url }).sendMessages({
+  // UI_STREAM_BEARER: a token to send as useChat would with headers: { Authorization: `Bearer ${token}` }.
+  const headers = process.env.UI_STREAM_BEARER ? { Authorization: `Bearer ${process.env.UI_STREAM_BEARER}` } : undefined;
+  const stream = await new DefaultChatTransport({ api: url, headers }).sendMessages({
     chatId, messages, trigger, messageId, body,
     abortSignal: AbortSignal.timeout(Number(process.env.UI_STREAM_TIMEOUT_MS) || 30_000),
   });

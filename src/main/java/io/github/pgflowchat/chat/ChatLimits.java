@@ -25,13 +25,15 @@ public class ChatLimits {
      * @param requestsPerMinute     chat requests one user may start per minute (bursts up to that many)
      * @param concurrentStreams     open chat streams one user may have at once
      * @param maxMessages           most messages (history included) in one request
+     * @param readsPerMinute        requests one user may make per minute of the kept conversations (/api/chats)
      */
     @ConfigurationProperties("gateway.chat.limits")
-    public record Properties(int requestsPerMinute, int concurrentStreams, int maxMessages) {
+    public record Properties(int requestsPerMinute, int concurrentStreams, int maxMessages, int readsPerMinute) {
     }
 
     private final Properties properties;
     private final PerCallerRate requestRate;
+    private final PerCallerRate readRate;
     private final UserSlots streamSlots;
 
     @Autowired
@@ -47,6 +49,7 @@ public class ChatLimits {
     private ChatLimits(Properties properties, Limits limits, Ticker ticker) {
         this.properties = properties;
         this.requestRate = limits.rate("chat", properties.requestsPerMinute(), "chat requests", ticker);
+        this.readRate = limits.rate("chat-reads", properties.readsPerMinute(), "requests of your chats", ticker);
         this.streamSlots = limits.slots("streams", properties.concurrentStreams());
     }
 
@@ -57,6 +60,11 @@ public class ChatLimits {
     /** Takes one request of {@code userId}'s rate, or refuses it with 429. */
     public void admit(String userId) {
         requestRate.take(userId);
+    }
+
+    /** Takes one request of {@code userId}'s rate of conversation reads and deletes, or refuses it with 429. */
+    public void admitRead(String userId) {
+        readRate.take(userId);
     }
 
     /** The open chat streams each user may hold at once (gateway.chat.limits.concurrent-streams). */

@@ -81,10 +81,19 @@ public class ChatRequestParser {
         if (question == null || question.text().isBlank()) {
             throw ApiException.badRequest("missing_user_text", "The last user message has no text to answer.");
         }
-        List<ChatTurn> earlier = turns.subList(Math.max(0, questionIndex - MAX_HISTORY_TURNS), questionIndex).stream()
+        return new ChatRequest(chatId, trigger, messageId, question, fitting(question, turns.subList(0, questionIndex)),
+                messages.get(questionIndex));
+    }
+
+    /**
+     * The turns before the question that the model gets: the last {@value #MAX_HISTORY_TURNS} with text, as many of
+     * the latest as fit the context limit beside the question.
+     */
+    public List<ChatTurn> fitting(ChatTurn question, List<ChatTurn> before) {
+        List<ChatTurn> earlier = before.subList(Math.max(0, before.size() - MAX_HISTORY_TURNS), before.size()).stream()
                 .filter(t -> !t.text().isBlank())
                 .toList();
-        return new ChatRequest(chatId, trigger, messageId, question, fittingHistory(question, earlier));
+        return fittingHistory(question, earlier);
     }
 
     /** The latest of {@code earlier} turns that fit the context limit beside the question, oldest dropped first. */

@@ -41,11 +41,13 @@ public final class ChatStream {
     private final long createdAtNanos = System.nanoTime();
     private final List<byte[]> events = new ArrayList<>();
     private final Map<String, Map<String, Object>> steps = new LinkedHashMap<>();
+    private final UiMessageAssembler message = new UiMessageAssembler();
     private long nextEventId = 1;
     private boolean ended;
     private String openTextId;
     private boolean textSent;
     private Runnable onEnd = () -> { };
+    private Runnable beforeEnd = () -> { };
     private Runnable onDetached = () -> { };
     private Runnable onStarted = () -> { };
     private boolean startedOnce;
@@ -90,8 +92,21 @@ public final class ChatStream {
         this.mirror = mirror;
     }
 
-    void onEnd(Runnable action) {
-        this.onEnd = action;
+    /**
+     * Runs once, under the stream's lock, just before it ends (after its last chunk, before {@code [DONE]}): what a
+     * reader that got the whole stream can then read back was stored first. It must not throw.
+     */
+    void beforeEnd(Runnable action) {
+        this.beforeEnd = action;
+    }
+
+    /** Adds an action to run once when the stream ends, after those added before it. */
+    synchronized void onEnd(Runnable action) {
+        Runnable before = this.onEnd;
+        this.onEnd = () -> {
+            before.run();
+            action.run();
+        };
     }
 
     /** Called once, when the run has been started or could not be: the stream's turn to start is over. */
@@ -200,8 +215,10 @@ public final class ChatStream {
             return;
         }
         try {
+            String chunkJson = json.writeValueAsString(chunk);
             long number = nextEventId++;
-            byte[] event = ("id: " + idPrefix + number + "\ndata: " + json.writeValueAsString(chunk) + "\n\n").getBytes(StandardCharsets.UTF_8);
+            message.accept(chunk);
+            byte[] event = ("id: " + idPrefix + number + "\ndata: " + chunkJson + "\n\n").getBytes(StandardCharsets.UTF_8);
             events.add(event);
             // Under the stream's lock, so the copies are handed over in the stream's order; the mirror only queues.
             mirror.appended(runId, number, event);
@@ -239,6 +256,7 @@ public final class ChatStream {
 
     /** Returns the end action, to be run outside the lock: it may take other locks (the registry, the event source). */
     private Runnable markEnded() {
+        beforeEnd.run();
         events.add(DONE);
         ended = true;
         mirror.ended(runId, nextEventId);
@@ -276,6 +294,11 @@ public final class ChatStream {
             // Rounded up: rounded down, the wait would end up to a millisecond before its timeout.
             wait(TimeUnit.NANOSECONDS.toMillis(remainingNanos) + 1);
         }
+    }
+
+    /** The assistant's UIMessage built from what was sent so far (what a client that read it all holds). */
+    public synchronized Map<String, Object> message() {
+        return message.message();
     }
 
     /** Each step's value of {@code key}, for the steps that have one, in the order the steps were first seen. */

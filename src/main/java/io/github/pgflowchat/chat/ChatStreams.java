@@ -97,6 +97,8 @@ public class ChatStreams {
     /** Streams copied to Redis and resumes served from other instances' copies; null without Redis. */
     private final SharedStreams shared;
     private final JdbcTemplate jdbc;
+    private final ChatStore chatStore;
+    private final ChatRequestParser parser;
     private volatile boolean shuttingDown;
     /** Runs found ended at the previous sweep whose stream was still open; touched only by the sweeper thread. */
     private Set<UUID> terminalAtLastSweep = Set.of();
@@ -108,7 +110,10 @@ public class ChatStreams {
                        @Value("${gateway.chat.sweep-interval}") Duration sweepInterval,
                        @Value("${gateway.chat.max-concurrent-starts}") int maxConcurrentStarts,
                        @Value("${gateway.chat.start-queue-timeout}") Duration startQueueTimeout,
-                       ObjectProvider<SharedStreams> sharedStreams, JdbcTemplate jdbc) {
+                       ObjectProvider<SharedStreams> sharedStreams, JdbcTemplate jdbc, ChatStore chatStore,
+                       ChatRequestParser parser) {
+        this.chatStore = chatStore;
+        this.parser = parser;
         this.shared = sharedStreams.getIfAvailable();
         this.jdbc = jdbc;
         this.chatLimits = chatLimits;
@@ -156,14 +161,31 @@ public class ChatStreams {
      * the stream, so nothing depends on this process staying alive.
      */
     public Map<String, Object> open(ChatRequest request, String userId) {
+        ChatStream current = latestByChat.get(chatKey(userId, request.chatId()));
+        if (current != null && !current.isEnded()) {
+            throw new ApiException(409, "chat_busy", "An answer is still streaming in this chat (run " + current.runId() + "); wait for "
+                    + "it to finish, resume it (GET /api/chat/{chatId}/stream) or stop it (POST /api/chat/{chatId}/stop), then send again.",
+                    STREAM_RETRY_AFTER_SECONDS);
+        }
         Map<String, Object> input = new LinkedHashMap<>();
         input.put("chatId", request.chatId());
         input.put("userId", userId);
         input.put("trigger", request.trigger());
         input.put("messageId", request.question().id());
         input.put("question", request.question().text());
-        input.put("history", request.history().stream().map(t -> Map.of("role", t.role(), "text", t.text())).toList());
-        return openRun(input);
+        Map<String, Object> toStart = openRun(input);
+        ChatStream stream = (ChatStream) toStart.get(STREAM_HEADER);
+        try {
+            // Stored only once the request has passed every limit: a refused request leaves the conversation as it was.
+            List<ChatRequest.ChatTurn> before = chatStore.recordQuestion(userId, request);
+            input.put("history", parser.fitting(request.question(), before).stream()
+                    .map(t -> Map.of("role", t.role(), "text", t.text())).toList());
+        } catch (RuntimeException e) {
+            abandon(stream);
+            throw e;
+        }
+        stream.beforeEnd(() -> chatStore.recordAnswer(stream));
+        return toStart;
     }
 
     /**

@@ -57,10 +57,10 @@ import io.github.pgflowchat.support.HeadlessChromium;
         "gateway.auth.audience=authenticated"
 })
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class AuthenticationTest {
+public class AuthenticationTest {
 
-    static final String SECRET = "a-test-project-jwt-secret-of-at-least-32-bytes";
-    static final String ISSUER = "https://test-project.supabase.co/auth/v1";
+    public static final String SECRET = "a-test-project-jwt-secret-of-at-least-32-bytes";
+    public static final String ISSUER = "https://test-project.supabase.co/auth/v1";
     static final RSAKey SIGNING_KEY = rsaKey();
     static final MockWebServer JWKS = new MockWebServer();
 
@@ -92,12 +92,12 @@ class AuthenticationTest {
         }
     }
 
-    static JWTClaimsSet.Builder claims(String subject) {
+    public static JWTClaimsSet.Builder claims(String subject) {
         return new JWTClaimsSet.Builder().subject(subject).issuer(ISSUER).audience("authenticated")
                 .claim("role", "authenticated").issueTime(new Date()).expirationTime(Date.from(Instant.now().plusSeconds(600)));
     }
 
-    static String hs256(JWTClaimsSet claims, String secret) {
+    public static String hs256(JWTClaimsSet claims, String secret) {
         try {
             SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).type(JOSEObjectType.JWT).build(), claims);
             jwt.sign(new MACSigner(secret.getBytes(StandardCharsets.UTF_8)));

@@ -150,7 +150,7 @@ class ChatLimitsTest {
     @Order(5)
     void theBucketOfAUserIdleForAMinuteIsDroppedAndAnActiveOneKept() {
         AtomicLong nanos = new AtomicLong();
-        ChatLimits limits = new ChatLimits(new ChatLimits.Properties(5, 1, 5), nanos::get);
+        ChatLimits limits = new ChatLimits(new ChatLimits.Properties(5, 1, 5, 5), nanos::get);
         limits.admit("idle-user");
         limits.admit("active-user");
 

@@ -133,6 +133,12 @@ class ChatPageInBrowserTest {
 
         List<WebElement> sources = page.lastAssistant().findElements(testId("source-link"));
         assertThat(sources).isNotEmpty();
+        for (WebElement listed : page.lastAssistant().findElement(testId("sources")).findElements(By.tagName("li"))) {
+            // Rendered from the AI SDK's source-document parts, which carry the sourceId; data-search has none.
+            String documentId = listed.findElement(testId("source-link")).getDomProperty("pathname").replace("/api/documents/", "");
+            assertThat(listed.getAttribute("data-source-id")).isEqualTo("document-" + documentId);
+            assertThat(listed.findElement(By.className("snippet")).getText()).doesNotContain("**", "|");
+        }
         for (WebElement source : sources) {
             String path = source.getDomProperty("pathname");
             ChatClient.TextResponse opened = api.getText(path);
@@ -172,6 +178,33 @@ class ChatPageInBrowserTest {
                 assertThat(throughProxy.attribute(testId("stored-step-" + step), "data-state")).as(step).isEqualTo("done");
             }
         }
+    }
+
+    @Test
+    void theServersChatsAreListedNewestFirstAndOneOpensFromTheServerWithoutItsCachedCopy() {
+        page.ask("What is pgflow?");
+        page.waitForFinishedAnswer(ANSWER);
+        String firstChat = (String) browser.executeScript("return localStorage.getItem('pgflow-chat:current-chat')");
+        String firstAnswer = page.answerText();
+        page.startNewChat();
+        page.ask("How are steps retried?");
+        page.waitForFinishedAnswer(ANSWER);
+        String secondChat = (String) browser.executeScript("return localStorage.getItem('pgflow-chat:current-chat')");
+
+        page.waitUntil(STEP, () -> {
+            List<String> listed = browser.findElements(testId("chat-list-item")).stream().map(item -> item.getAttribute("data-chat-id")).toList();
+            return listed.size() >= 2 && listed.get(0).equals(secondChat) && listed.get(1).equals(firstChat);
+        });
+        WebElement first = browser.findElements(testId("chat-list-item")).get(1);
+        assertThat(first.getText()).startsWith("What is pgflow?");
+        // Only the server has the first chat now: the page's cached copy is gone.
+        browser.executeScript("localStorage.removeItem('pgflow-chat:messages:' + arguments[0])", firstChat);
+        first.findElement(By.className("open")).click();
+
+        // The cached copy is gone, so what the page shows came from GET /api/chats/{chatId}.
+        page.waitUntil(STEP, () -> !browser.findElements(testId("answer")).isEmpty() && firstAnswer.equals(page.answerText())
+                && browser.findElements(testId("user-message")).stream().map(WebElement::getText).toList().equals(List.of("What is pgflow?")));
+        assertThat(page.lastAssistant().findElements(testId("source-link"))).isNotEmpty();
     }
 
     @Test

@@ -193,6 +193,11 @@ public final class ChatClient {
         return new TextResponse(response.statusCode(), response.body(), response.headers().map());
     }
 
+    public JsonResponse delete(String path) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(request(path).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        return new JsonResponse(response.statusCode(), response.body().isEmpty() ? null : readJson(response.body()), response.headers().map());
+    }
+
     public JsonResponse get(String path) throws IOException, InterruptedException {
         HttpResponse<String> response = http.send(request(path).GET().build(),
                 HttpResponse.BodyHandlers.ofString());

@@ -24,7 +24,7 @@ public final class LocalPostgres {
              Statement statement = connection.createStatement()) {
             statement.execute("drop schema if exists pgflow, pgmq, realtime cascade");
             statement.execute("drop table if exists public.documents, public.gateway_worker_locks, public.gateway_rate_buckets, "
-                    + "public.gateway_user_slots, public.flyway_schema_history cascade");
+                    + "public.gateway_user_slots, public.gateway_chat_messages, public.gateway_chats, public.flyway_schema_history cascade");
             statement.execute("drop function if exists public.match_document_embeddings(real[], int)");
             statement.execute("drop function if exists public.notify_pgmq_queue(), public.notify_realtime_broadcast(), "
                     + "public.gateway_worker_lock_held(uuid), public.gateway_hold_worker_lock(uuid), "

@@ -73,6 +73,9 @@ class OpenApiDocumentTest {
         OPERATIONS.put("POST /chat/{chatId}/stop", with(answers("202", JSON_TYPE, "401", "403", "413", "500", "503"), "204", NONE));
         OPERATIONS.put("POST /documents", answers("201", JSON_TYPE, "400", "401", "403", "413", "415", "429", "500", "503"));
         OPERATIONS.put("GET /documents/{documentId}", responses(TEXT, "400", "401", "404", "500", "503"));
+        OPERATIONS.put("GET /chats", responses(JSON_TYPE, "401", "429", "500", "503"));
+        OPERATIONS.put("GET /chats/{chatId}", responses(JSON_TYPE, "401", "404", "429", "500", "503"));
+        OPERATIONS.put("DELETE /chats/{chatId}", answers("204", NONE, "401", "404", "429", "500", "503"));
         OPERATIONS.put("GET /runs/{runId}", responses(JSON_TYPE, "400", "401", "404", "500", "503"));
         OPERATIONS.put("POST /runs/{runId}/retry", responses(EVENTS, "400", "401", "403", "404", "409", "413", "429", "500", "503"));
         OPERATIONS.put("GET /config", responses(JSON_TYPE, "500", "503"));
@@ -233,6 +236,10 @@ class OpenApiDocumentTest {
         assertAnswersAsDocumented("GET /documents/{documentId}", 200, send(get("/api/documents/" + documentId)).headers().map());
         assertAnswersAsDocumented("GET /documents/{documentId}", 400, send(get("/api/documents/first")).headers().map());
         assertAnswersAsDocumented("GET /documents/{documentId}", 404, send(get("/api/documents/" + Long.MAX_VALUE)).headers().map());
+        assertAnswersAsDocumented("GET /chats", 200, send(get("/api/chats")).headers().map());
+        assertAnswersAsDocumented("GET /chats/{chatId}", 200, send(get("/api/chats/chat-openapi")).headers().map());
+        assertAnswersAsDocumented("GET /chats/{chatId}", 404, send(get("/api/chats/never-kept")).headers().map());
+        assertAnswersAsDocumented("DELETE /chats/{chatId}", 404, send(HttpRequest.newBuilder(uri("/api/chats/never-kept")).DELETE()).headers().map());
         assertAnswersAsDocumented("GET /runs/{runId}", 200, send(get("/api/runs/" + chat.runId())).headers().map());
         assertAnswersAsDocumented("GET /runs/{runId}", 400, send(get("/api/runs/not-a-uuid")).headers().map());
         assertAnswersAsDocumented("GET /runs/{runId}", 404, send(get("/api/runs/" + unknownRun)).headers().map());

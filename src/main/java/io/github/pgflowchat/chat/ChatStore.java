@@ -1,0 +1,190 @@
+package io.github.pgflowchat.chat;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import io.github.pgflowchat.chat.ChatRequest.ChatTurn;
+import io.github.pgflowchat.logging.LogSafe;
+import io.github.pgflowchat.web.ApiException;
+
+/**
+ * A user's chats and their UIMessages in PostgreSQL ({@code gateway_chats}, {@code gateway_chat_messages}): the
+ * question is stored when its request is accepted, the answer when its stream ends. The model's history comes from
+ * here, so a client may send only the new message. Every read and write names the user: a chat id of another user is
+ * not found.
+ */
+@Component("chatStore")
+public class ChatStore {
+
+    private static final Logger log = LoggerFactory.getLogger(ChatStore.class);
+    private static final int MAX_TITLE_CHARS = 100;
+    /** Chats one listing returns at most, newest first. */
+    private static final int MAX_LISTED = 200;
+
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate transaction;
+    private final ObjectMapper json;
+
+    public ChatStore(JdbcTemplate jdbc, TransactionTemplate transaction, ObjectMapper json) {
+        this.jdbc = jdbc;
+        this.transaction = transaction;
+        this.json = json;
+    }
+
+    /**
+     * Stores the question of an accepted request and returns the conversation before it, oldest first, as text
+     * turns. A question whose message id is stored already (an edit, a regenerate) replaces that message, and what
+     * followed it is removed, as useChat does on the client. A chat with nothing stored yet (its first message, or a
+     * conversation the browser kept before the server did) takes its history from the request.
+     */
+    public List<ChatTurn> recordQuestion(String userId, ChatRequest request) {
+        String messageId = request.question().id() != null ? request.question().id() : UUID.randomUUID().toString();
+        String message = toJson(request.questionMessage(), messageId);
+        return transaction.execute(status -> {
+            jdbc.update("""
+                    insert into public.gateway_chats (user_id, chat_id, title) values (?, ?, ?)
+                    on conflict (user_id, chat_id) do update set updated_at = now()
+                    """, userId, request.chatId(), title(request.question().text()));
+            // The chat's row is locked by the upsert: two requests of one chat store their messages one after the other.
+            Long position = jdbc.query("select position from public.gateway_chat_messages where user_id = ? and chat_id = ? and message_id = ?",
+                    rs -> rs.next() ? rs.getLong(1) : null, userId, request.chatId(), messageId);
+            if (position != null) {
+                jdbc.update("delete from public.gateway_chat_messages where user_id = ? and chat_id = ? and position >= ?",
+                        userId, request.chatId(), position);
+            }
+            List<ChatTurn> stored = jdbc.query("""
+                    select message_id, role, message from public.gateway_chat_messages
+                     where user_id = ? and chat_id = ? order by position
+                    """, (row, n) -> new ChatTurn(row.getString(1), row.getString(2), textOf(row.getString(3))), userId, request.chatId());
+            jdbc.update("insert into public.gateway_chat_messages (user_id, chat_id, message_id, role, message) values (?, ?, ?, 'user', ?::jsonb)",
+                    userId, request.chatId(), messageId, message);
+            return stored.isEmpty() ? request.history() : stored.stream().filter(turn -> !turn.text().isBlank()).toList();
+        });
+    }
+
+    /**
+     * Stores the answer as its stream ended (finished, stopped or failed): the UIMessage a client that read the whole
+     * stream holds. A failure to store is logged, not thrown: the stream's end must not fail with it, and the answer
+     * stays in the run's output.
+     */
+    public void recordAnswer(ChatStream stream) {
+        Map<String, Object> message = stream.message();
+        try {
+            jdbc.update("""
+                    insert into public.gateway_chat_messages (user_id, chat_id, message_id, role, message, run_id)
+                    select ?, ?, ?, 'assistant', ?::jsonb, ?
+                     where exists (select 1 from public.gateway_chats where user_id = ? and chat_id = ?)
+                    on conflict (user_id, chat_id, message_id) do update set message = excluded.message, run_id = excluded.run_id
+                    """, stream.userId(), stream.chatId(), stream.messageId(), json.writeValueAsString(message), stream.runId(),
+                    stream.userId(), stream.chatId());
+            jdbc.update("update public.gateway_chats set updated_at = now() where user_id = ? and chat_id = ?", stream.userId(), stream.chatId());
+        } catch (DataAccessException | JsonProcessingException e) {
+            log.warn("the answer of run {} (chat {}) was not stored in its conversation: {}; GET /api/runs/{} still has it", stream.runId(),
+                    LogSafe.prefix(stream.chatId()), LogSafe.prefix(e.getMessage(), 200), stream.runId());
+        }
+    }
+
+    /** {@code {"chats": [...]}}: the caller's chats, newest first. */
+    public Map<String, Object> listed(String userId) {
+        return Map.of("chats", list(userId));
+    }
+
+    /** The caller's chats, newest first: id, title, createdAt, updatedAt. */
+    public List<Map<String, Object>> list(String userId) {
+        return jdbc.query("""
+                select chat_id, title, created_at, updated_at from public.gateway_chats
+                 where user_id = ? order by updated_at desc, chat_id limit ?
+                """, (row, n) -> {
+            Map<String, Object> chat = new LinkedHashMap<>();
+            chat.put("id", row.getString(1));
+            chat.put("title", row.getString(2));
+            chat.put("createdAt", row.getObject(3, java.time.OffsetDateTime.class).toString());
+            chat.put("updatedAt", row.getObject(4, java.time.OffsetDateTime.class).toString());
+            return chat;
+        }, userId, MAX_LISTED);
+    }
+
+    /** The chat with its UIMessages in order, as useChat takes them ({@code messages}); 404 if the caller has none of that id. */
+    public Map<String, Object> get(String userId, String chatId) {
+        List<Map<String, Object>> chat = list(userId, chatId);
+        List<JsonNode> messages = new ArrayList<>();
+        jdbc.query("select message from public.gateway_chat_messages where user_id = ? and chat_id = ? order by position",
+                row -> {
+                    messages.add(parse(row.getString(1)));
+                }, userId, chatId);
+        Map<String, Object> result = new LinkedHashMap<>(chat.get(0));
+        result.put("messages", messages);
+        return result;
+    }
+
+    /** Deletes the caller's chat and its messages; 404 if the caller has none of that id. */
+    public void delete(String userId, String chatId) {
+        if (jdbc.update("delete from public.gateway_chats where user_id = ? and chat_id = ?", userId, chatId) == 0) {
+            throw notFound(chatId);
+        }
+    }
+
+    private List<Map<String, Object>> list(String userId, String chatId) {
+        List<Map<String, Object>> chat = jdbc.query("select chat_id, title, created_at, updated_at from public.gateway_chats where user_id = ? and chat_id = ?",
+                (row, n) -> {
+                    Map<String, Object> found = new LinkedHashMap<>();
+                    found.put("id", row.getString(1));
+                    found.put("title", row.getString(2));
+                    found.put("createdAt", row.getObject(3, java.time.OffsetDateTime.class).toString());
+                    found.put("updatedAt", row.getObject(4, java.time.OffsetDateTime.class).toString());
+                    return found;
+                }, userId, chatId);
+        if (chat.isEmpty()) {
+            throw notFound(chatId);
+        }
+        return chat;
+    }
+
+    private static ApiException notFound(String chatId) {
+        return ApiException.notFound("chat_not_found", "You have no chat " + LogSafe.prefix(chatId) + ".");
+    }
+
+    private static String title(String question) {
+        String line = question.strip().replaceAll("\\s+", " ");
+        return line.codePointCount(0, line.length()) <= MAX_TITLE_CHARS ? line
+                : line.substring(0, line.offsetByCodePoints(0, MAX_TITLE_CHARS - 1)) + "…";
+    }
+
+    /** The message as sent, with the id it is stored under. */
+    private String toJson(JsonNode message, String messageId) {
+        com.fasterxml.jackson.databind.node.ObjectNode stored = message.deepCopy();
+        stored.put("id", messageId);
+        return stored.toString();
+    }
+
+    private String textOf(String message) {
+        StringBuilder text = new StringBuilder();
+        for (JsonNode part : parse(message).path("parts")) {
+            if ("text".equals(part.path("type").asText())) {
+                text.append(part.path("text").asText());
+            }
+        }
+        return text.toString();
+    }
+
+    private JsonNode parse(String message) {
+        try {
+            return json.readTree(message);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a stored message is not JSON", e);
+        }
+    }
+}
