@@ -1,5 +1,8 @@
 package io.github.pgflowchat.chat;
 
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,6 +12,7 @@ import java.util.UUID;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
@@ -33,6 +37,7 @@ public class ChatStore {
     private static final int MAX_TITLE_CHARS = 100;
     /** Chats one listing returns at most, newest first. */
     private static final int MAX_LISTED = 200;
+    private static final String CHAT_COLUMNS = "chat_id, title, created_at, updated_at";
 
     private final JdbcTemplate jdbc;
     private final TransactionTemplate transaction;
@@ -104,17 +109,8 @@ public class ChatStore {
 
     /** The caller's chats, newest first: id, title, createdAt, updatedAt. */
     public List<Map<String, Object>> list(String userId) {
-        return jdbc.query("""
-                select chat_id, title, created_at, updated_at from public.gateway_chats
-                 where user_id = ? order by updated_at desc, chat_id limit ?
-                """, (row, n) -> {
-            Map<String, Object> chat = new LinkedHashMap<>();
-            chat.put("id", row.getString(1));
-            chat.put("title", row.getString(2));
-            chat.put("createdAt", row.getObject(3, java.time.OffsetDateTime.class).toString());
-            chat.put("updatedAt", row.getObject(4, java.time.OffsetDateTime.class).toString());
-            return chat;
-        }, userId, MAX_LISTED);
+        return jdbc.query("select " + CHAT_COLUMNS + " from public.gateway_chats where user_id = ? order by updated_at desc, chat_id limit ?",
+                ChatStore::chat, userId, MAX_LISTED);
     }
 
     /** The chat with its UIMessages in order, as useChat takes them ({@code messages}); 404 if the caller has none of that id. */
@@ -138,18 +134,20 @@ public class ChatStore {
     }
 
     private List<Map<String, Object>> list(String userId, String chatId) {
-        List<Map<String, Object>> chat = jdbc.query("select chat_id, title, created_at, updated_at from public.gateway_chats where user_id = ? and chat_id = ?",
-                (row, n) -> {
-                    Map<String, Object> found = new LinkedHashMap<>();
-                    found.put("id", row.getString(1));
-                    found.put("title", row.getString(2));
-                    found.put("createdAt", row.getObject(3, java.time.OffsetDateTime.class).toString());
-                    found.put("updatedAt", row.getObject(4, java.time.OffsetDateTime.class).toString());
-                    return found;
-                }, userId, chatId);
+        List<Map<String, Object>> chat = jdbc.query("select " + CHAT_COLUMNS + " from public.gateway_chats where user_id = ? and chat_id = ?",
+                ChatStore::chat, userId, chatId);
         if (chat.isEmpty()) {
             throw notFound(chatId);
         }
+        return chat;
+    }
+
+    private static Map<String, Object> chat(ResultSet row, int rowNumber) throws SQLException {
+        Map<String, Object> chat = new LinkedHashMap<>();
+        chat.put("id", row.getString(1));
+        chat.put("title", row.getString(2));
+        chat.put("createdAt", row.getObject(3, OffsetDateTime.class).toString());
+        chat.put("updatedAt", row.getObject(4, OffsetDateTime.class).toString());
         return chat;
     }
 
@@ -165,7 +163,7 @@ public class ChatStore {
 
     /** The message as sent, with the id it is stored under. */
     private String toJson(JsonNode message, String messageId) {
-        com.fasterxml.jackson.databind.node.ObjectNode stored = message.deepCopy();
+        ObjectNode stored = message.deepCopy();
         stored.put("id", messageId);
         return stored.toString();
     }

@@ -58,7 +58,7 @@ public final class ChatStream {
 
     ChatStream(UUID runId, String chatId, String userId, ObjectMapper json, Duration keepAliveInterval, Duration maxDuration) {
         this.runId = runId;
-        this.idPrefix = runId.toString().substring(0, 8) + "-";
+        this.idPrefix = eventIdPrefix(runId);
         this.chatId = chatId;
         this.userId = userId;
         this.json = json;
@@ -182,6 +182,19 @@ public final class ChatStream {
      * stream, 0 when it names an event of another stream (an older one of the same chat: this one is new to it).
      */
     public synchronized int eventsReadBy(String lastEventId) {
+        return eventNumber(idPrefix, lastEventId, eventCount());
+    }
+
+    /** The prefix of the event ids of a run's stream: the run id's first 8 hex digits and a dash. */
+    static String eventIdPrefix(UUID runId) {
+        return runId.toString().substring(0, 8) + "-";
+    }
+
+    /**
+     * The number of the event {@code lastEventId} names in the stream whose ids start with {@code idPrefix}, of at
+     * most {@code lastEvent} events; 0 when it names an event of another stream. 400 when it is no event id.
+     */
+    static int eventNumber(String idPrefix, String lastEventId, int lastEvent) {
         String id = lastEventId.strip();
         int dash = id.lastIndexOf('-');
         int number;
@@ -193,7 +206,7 @@ public final class ChatStream {
         if (!id.substring(0, dash + 1).equals(idPrefix)) {
             return 0;
         }
-        if (number < 1 || number > eventCount()) {
+        if (number < 1 || number > lastEvent) {
             throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID " + id + " is not an event of this stream.");
         }
         return number;

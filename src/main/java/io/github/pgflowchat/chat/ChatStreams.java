@@ -359,21 +359,7 @@ public class ChatStreams {
 
     /** As {@link ChatStream#eventsReadBy} says it, for a stream this instance does not hold: its number, or 0. */
     static int eventNumberIn(UUID runId, String lastEventId) {
-        String id = lastEventId.strip();
-        int dash = id.lastIndexOf('-');
-        int number;
-        try {
-            number = Integer.parseInt(id.substring(dash + 1));
-        } catch (NumberFormatException e) {
-            throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID must be the id of an event of this stream.");
-        }
-        if (!id.substring(0, dash + 1).equals(runId.toString().substring(0, 8) + "-")) {
-            return 0;
-        }
-        if (number < 1) {
-            throw ApiException.badRequest("invalid_last_event_id", "Last-Event-ID " + id + " is not an event of this stream.");
-        }
-        return number;
+        return ChatStream.eventNumber(ChatStream.eventIdPrefix(runId), lastEventId, Integer.MAX_VALUE);
     }
 
     /**

@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.TransactionSystemException;
 
 import io.github.pgflowchat.logging.LogSafe;
 
@@ -96,6 +97,11 @@ public class ApiErrors {
             if (cause instanceof BadRequestException) {
                 // Tomcat could not read what the client sent (a broken chunked body): the client's fault, not ours.
                 return ApiException.badRequest("bad_request", "The request could not be read: " + cause.getMessage() + ".");
+            }
+            if (cause instanceof TransactionSystemException rollback && rollback.getApplicationException() != null
+                    && isDatabaseUnavailable(rollback.getApplicationException())) {
+                // The connection broke inside a transaction, and the rollback failed on it too: what failed first counts.
+                return new ApiException(503, "database_unavailable", "The database is not reachable right now; nothing was started. Try again shortly.");
             }
             if (isDatabaseUnavailable(cause)) {
                 return new ApiException(503, "database_unavailable", "The database is not reachable right now; nothing was started. Try again shortly.");

@@ -317,6 +317,12 @@ class ChatPipelineOnLocalPostgresTest {
         assertThat(analyze.path("error").asText()).contains("analysis backend unavailable");
         assertThat(run.path("steps").get(0).path("status").asText()).isEqualTo("completed");
         assertThat(run.path("steps").get(2).path("status").asText()).isEqualTo("created");
+
+        // The conversation keeps the failed answer as it was streamed: its progress parts and the error.
+        JsonNode assistant = client.get("/api/chats/chat-local-fail").body().path("messages").get(1);
+        assertThat(assistant.path("role").asText()).isEqualTo("assistant");
+        assertThat(assistant.path("metadata").path("error").asText()).isEqualTo(errorText);
+        assertThat(assistant.path("parts").findValuesAsText("type")).contains("data-run", "data-step", "data-search").doesNotContain("text");
     }
 
     static Stream<Arguments> badRequests() {
