@@ -274,11 +274,15 @@ public final class OfflineModels {
 
         /**
          * A long section is chunked at a paragraph or word boundary, so a chunk may start or end inside a sentence:
-         * such a piece starts in lower case or ends with a comma or semicolon, and is not quoted.
+         * such a piece starts in lower case or with a number glued to what follows ("2/3, then"), or ends with a
+         * comma or semicolon. A sentence ending with a colon introduces what follows it (a list, a command). None of
+         * these is quoted.
          */
         private static boolean isWholeSentence(String sentence) {
+            char first = sentence.charAt(0);
             char last = sentence.charAt(sentence.length() - 1);
-            return !Character.isLowerCase(sentence.codePointAt(0)) && last != ',' && last != ';';
+            boolean starts = Character.isUpperCase(first) || first == '"' || (Character.isDigit(first) && sentence.matches("\\d[\\d,.]*\\s.*"));
+            return starts && last != ',' && last != ';' && last != ':';
         }
 
         private static double dot(float[] a, float[] b) {
