@@ -82,12 +82,17 @@ public class ChatStore {
 
     /**
      * Stores the answer as its stream ended (finished, stopped or failed): the UIMessage a client that read the whole
-     * stream holds. A failure to store is logged, not thrown: the stream's end must not fail with it, and the answer
+     * stream holds. The answer of a retry ({@code retryOf}: the failed run) replaces that run's answer. A failure to store is logged, not thrown: the stream's end must not fail with it, and the answer
      * stays in the run's output.
      */
-    public void recordAnswer(ChatStream stream) {
+    public void recordAnswer(ChatStream stream, UUID retryOf) {
         Map<String, Object> message = stream.message();
         try {
+            if (retryOf != null) {
+                // useChat's regenerate drops the failed answer on the client: so does the store.
+                jdbc.update("delete from public.gateway_chat_messages where user_id = ? and chat_id = ? and run_id = ? and role = 'assistant'",
+                        stream.userId(), stream.chatId(), retryOf);
+            }
             jdbc.update("""
                     insert into public.gateway_chat_messages (user_id, chat_id, message_id, role, message, run_id)
                     select ?, ?, ?, 'assistant', ?::jsonb, ?

@@ -184,7 +184,6 @@ public class ChatStreams {
             abandon(stream);
             throw e;
         }
-        stream.beforeEnd(() -> chatStore.recordAnswer(stream));
         return toStart;
     }
 
@@ -231,6 +230,9 @@ public class ChatStreams {
             scheduler.schedule(() -> latestByChat.remove(chatKey, stream), properties.resumeRetention().toMillis(), TimeUnit.MILLISECONDS);
         });
         stream.onDetached(() -> cancelIfNotReadAfterGrace(stream));
+        // The answer joins its conversation as the stream ends; a retry's answer takes the place of the failed one.
+        Object retryOf = input.get("retryOf");
+        stream.beforeEnd(() -> chatStore.recordAnswer(stream, retryOf == null ? null : UUID.fromString(retryOf.toString())));
         streams.put(runId, stream);
         latestByChat.put(chatKey, stream);
         // Written before the run starts: the run's first events may arrive before start_flow even returns.

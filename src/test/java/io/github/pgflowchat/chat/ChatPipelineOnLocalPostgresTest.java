@@ -198,6 +198,12 @@ class ChatPipelineOnLocalPostgresTest {
                 + "where a.run_id = ?::uuid and b.run_id = ?::uuid and a.step_slug = 'search' and b.step_slug = 'search'",
                 Boolean.class, failed.runId(), retried.runId())).isTrue();
         assertThat(client.get("/api/runs/" + failed.runId()).body().path("status").asText()).isEqualTo("failed");
+
+        // In the conversation the retry's answer takes the failed one's place, as useChat's regenerate does.
+        JsonNode messages = client.get("/api/chats/chat-local-retry").body().path("messages");
+        assertThat(messages.findValuesAsText("role")).containsExactly("user", "assistant");
+        assertThat(messages.get(1).path("metadata").path("runId").asText()).isEqualTo(retried.runId());
+        assertThat(messages.get(1).path("metadata").has("error")).isFalse();
     }
 
     @Test
