@@ -28,6 +28,7 @@ public final class Benchmarks {
         SCENARIOS.put("concurrency", ConcurrencyBenchmark::run);
         SCENARIOS.put("throughput", ThroughputBenchmark::run);
         SCENARIOS.put("coldstart", ColdStartBenchmark::run);
+        SCENARIOS.put("streams", StreamsBenchmark::run);
     }
 
     private Benchmarks() {
