@@ -416,7 +416,9 @@ final class StreamsBenchmark {
             if (outcome == null) {
                 finished.incrementAndGet();
             } else {
-                failures.merge(outcome.length() > 160 ? outcome.substring(0, 160) : outcome, 1, Integer::sum);
+                // Counted by kind: without the run id a failure message names.
+                String kind = outcome.replaceAll("\\(run [0-9a-f-]+\\)?", "").replaceAll("[0-9a-f]{8}-[0-9a-f-]{27,}", "<id>");
+                failures.merge(kind.length() > 200 ? kind.substring(0, 200) : kind, 1, Integer::sum);
             }
             end.complete(null);
         }
