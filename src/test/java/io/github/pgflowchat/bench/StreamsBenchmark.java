@@ -134,6 +134,9 @@ final class StreamsBenchmark {
                             + "committed %.1f → %.1f MiB). Thread dump (jcmd Thread.dump_to_file -format=json): %s.",
                             baseline.heapUsedKiB / 1024.0, idle.heapUsedKiB / 1024.0,
                             baseline.heapCommittedKiB / 1024.0, idle.heapCommittedKiB / 1024.0, idle.threadDump)
+                    .note("RSS after the full GCs of the readings: %.1f → %.1f MiB, %+.1f KiB per open stream.",
+                            baseline.rssAfterGcKiB / 1024.0, idle.rssAfterGcKiB / 1024.0,
+                            (idle.rssAfterGcKiB - baseline.rssAfterGcKiB) / (double) count)
                     .note("Largest heap growth by class, KiB per open stream: %s.", idle.histogram.largestGrowth(baseline.histogram, 12, count))
                     .note("Streams: %s; statuses %s. Provider: %d streamed requests, %d closed by the gateway before [DONE].",
                             burst.summary(), burst.statuses(), provider.streamed(), provider.closedEarly());
@@ -242,13 +245,14 @@ final class StreamsBenchmark {
             if (!total.find()) {
                 throw new IllegalStateException("no total in the class histogram:\n" + histogramText);
             }
+            long rssAfterGcKiB = procStatus(pid).get("VmRSS");
             String threadDump = "not taken";
             if (dump != null) {
                 Files.deleteIfExists(dump);
                 jcmd("Thread.dump_to_file", "-format=json", dump.toAbsolutePath().toString());
                 threadDump = ThreadDump.summary(dump);
             }
-            return new Sample(threads, rssKiB, Long.parseLong(total.group(1)), heap.usedKiB, heap.committedKiB,
+            return new Sample(threads, rssKiB, rssAfterGcKiB, Long.parseLong(total.group(1)), heap.usedKiB, heap.committedKiB,
                     HeapHistogram.parse(histogramText), threadDump);
         }
 
@@ -287,7 +291,7 @@ final class StreamsBenchmark {
         return values;
     }
 
-    private record Sample(int threads, long rssKiB, long liveHeapBytes, long heapUsedKiB,
+    private record Sample(int threads, long rssKiB, long rssAfterGcKiB, long liveHeapBytes, long heapUsedKiB,
                           long heapCommittedKiB, HeapHistogram histogram, String threadDump) {
     }
 

@@ -91,10 +91,15 @@ class ConcurrentAnswersTest {
         for (CompletableFuture<String> answer : answers) {
             assertThat(answer.getNow("not done within 20 s")).isEqualTo("hello");
         }
+        // The JDK runs sendAsync's dependent actions on the common ForkJoinPool, a platform thread each for as long as
+        // the answer lasts, and at most 256 of them.
+        assertThat(readOnPlatformThreads.get()).as("answers read on a platform thread").isZero();
         assertThat(protocols.get()).as("answers that came over HTTP/2, which can carry only %d at once", STREAM_LIMIT).isZero();
     }
 
-    private static CompletableFuture<String> ask(StreamingChatModel model) {
+    private final AtomicInteger readOnPlatformThreads = new AtomicInteger();
+
+    private CompletableFuture<String> ask(StreamingChatModel model) {
         CompletableFuture<String> answer = new CompletableFuture<>();
         StringBuilder text = new StringBuilder();
         // The call reads the answer on the caller's thread when its response has arrived before it returns, as the
@@ -102,6 +107,9 @@ class ConcurrentAnswersTest {
         Thread.startVirtualThread(() -> model.chat(List.of(UserMessage.from("Hi")), new StreamingChatResponseHandler() {
             @Override
             public void onPartialResponse(String partial) {
+                if (!Thread.currentThread().isVirtual()) {
+                    readOnPlatformThreads.incrementAndGet();
+                }
                 text.append(partial);
             }
 
