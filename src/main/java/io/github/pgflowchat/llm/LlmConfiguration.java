@@ -3,8 +3,6 @@ package io.github.pgflowchat.llm;
 import java.net.http.HttpClient;
 import java.util.concurrent.Executors;
 
-import dev.langchain4j.http.client.jdk.JdkHttpClient;
-import dev.langchain4j.http.client.jdk.JdkHttpClientBuilder;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ResponseFormat;
@@ -102,12 +100,17 @@ class LlmConfiguration {
     }
 
     /**
-     * The JDK HTTP client reads each response on a thread of its executor, for as long as the response lasts (a
-     * streamed answer: the provider's wait for its first token and every token after). Its default executor starts a
-     * platform thread for each; virtual threads make thousands of answers in flight cost no more than their memory.
+     * The JDK HTTP client with an executor of virtual threads (its default starts a platform thread for each
+     * response), and each streamed answer read on a virtual thread of its own ({@link VirtualThreadHttpClient}):
+     * thousands of answers in flight cost no more than their memory.
+     * HTTP/1.1, a connection per answer in flight: over HTTP/2 the client puts every request to a provider on one
+     * connection and fails those past the server's stream limit (SETTINGS_MAX_CONCURRENT_STREAMS, often 100 to 256)
+     * with "too many concurrent streams" instead of opening another connection; an answer holds its stream for as long
+     * as the model takes, so a busy instance failed every answer past the limit (issue 13: 1,808 of 2,000).
      */
-    private static JdkHttpClientBuilder httpClient() {
-        return JdkHttpClient.builder().httpClientBuilder(HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()));
+    private static VirtualThreadHttpClient.Builder httpClient() {
+        return VirtualThreadHttpClient.builder(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .executor(Executors.newVirtualThreadPerTaskExecutor()));
     }
 
     private static String baseUrl(LlmProperties.OpenAi openai) {

@@ -37,6 +37,7 @@ public final class Benchmarks {
         SCENARIOS.put("retrieval", RetrievalBenchmark::run);
         SCENARIOS.put("realtime", RealtimeQuotaBenchmark::run);
         SCENARIOS.put("limits", LimitsBenchmark::run);
+        SCENARIOS.put("streams", StreamsBenchmark::run);
     }
 
     private Benchmarks() {

@@ -22,6 +22,11 @@ final class HeapHistogram {
         String histogram = (String) ManagementFactory.getPlatformMBeanServer().invoke(
                 new ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
                 new Object[] {new String[0]}, new String[] {String[].class.getName()});
+        return parse(histogram);
+    }
+
+    /** The text of GC.class_histogram, from this JVM or from jcmd on another. */
+    static HeapHistogram parse(String histogram) {
         Map<String, Long> bytes = new HashMap<>();
         for (String line : histogram.split("\n")) {
             // "   1:        123456       7890123  byte[] (java.base@17.0.15)"
