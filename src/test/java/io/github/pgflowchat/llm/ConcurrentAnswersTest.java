@@ -72,7 +72,8 @@ class ConcurrentAnswersTest {
         LlmProperties properties = new LlmProperties("openai",
                 new LlmProperties.OpenAi("key", "http://127.0.0.1:" + server.actualPort() + "/v1", "answer-model", Duration.ofSeconds(20)),
                 new LlmProperties.Analysis("", "", "", "none"), new LlmProperties.Offline(Duration.ZERO));
-        StreamingChatModel model = new LlmConfiguration().answerModel(properties);
+        // The provider is configured, so the offline model and its embeddings are not used.
+        StreamingChatModel model = new LlmConfiguration().answerModel(properties, null);
 
         List<CompletableFuture<String>> answers = new ArrayList<>();
         for (int i = 0; i < ANSWERS; i++) {
