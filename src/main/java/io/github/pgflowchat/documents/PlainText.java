@@ -30,9 +30,10 @@ import org.commonmark.node.ThematicBreak;
 import org.commonmark.parser.Parser;
 
 /**
- * Markdown as text a person reads aloud: one line per paragraph, heading or list item; a table row as
+ * Markdown as plain text: one line per paragraph, heading or list item; a table row as
  * "{@code header: cell; header: cell.}"; link and emphasis syntax gone (their text kept), inline code as its text,
- * code blocks and HTML left out. Snippets, embeddings and offline answers are made of this, not of the Markdown.
+ * a code block's lines without its fences, HTML left out. Snippets and embeddings are made of this, not of the
+ * Markdown; offline answers of its {@link #sentences}, which leave headings and code out.
  */
 public final class PlainText {
 
@@ -49,7 +50,7 @@ public final class PlainText {
     }
 
     /**
-     * The sentences of the document's prose (headings left out), in order: each paragraph, list item or table row
+     * The sentences of the document's prose (headings and code left out), in order: each paragraph, list item or table row
      * cut where {@link BreakIterator} finds a sentence end.
      */
     public static List<String> sentences(String markdown) {
@@ -85,12 +86,27 @@ public final class PlainText {
                 case ListItem item -> blocks(item, lines, headings);
                 case BlockQuote quote -> blocks(quote, lines, headings);
                 case Document document -> blocks(document, lines, headings);
-                case FencedCodeBlock ignored -> { }
-                case IndentedCodeBlock ignored -> { }
+                case FencedCodeBlock code -> {
+                    if (headings) {
+                        code(code.getLiteral(), lines);
+                    }
+                }
+                case IndentedCodeBlock code -> {
+                    if (headings) {
+                        code(code.getLiteral(), lines);
+                    }
+                }
                 case HtmlBlock ignored -> { }
                 case ThematicBreak ignored -> { }
                 default -> add(lines, inline(node));
             }
+        }
+    }
+
+    /** A code block's lines as they are, without its fences: a command is worth finding and showing. */
+    private static void code(String literal, List<String> lines) {
+        for (String line : literal.split("\n")) {
+            add(lines, line.strip());
         }
     }
 

@@ -28,7 +28,7 @@ class PlainTextTest {
     }
 
     @Test
-    void codeBlocksAndHtmlAreLeftOutAndEachBlockIsALine() {
+    void codeBlocksLoseTheirFencesHtmlIsLeftOutAndEachBlockIsALine() {
         String markdown = """
                 # Quick start
 
@@ -46,9 +46,11 @@ class PlainTextTest {
                 > quoted text
                 """;
 
-        assertThat(PlainText.lines(markdown)).containsExactly("Quick start", "Run the service with one command.", "first item",
-                "second item", "quoted text");
-        assertThat(PlainText.of(markdown)).doesNotContain("```", "|", "](", "<div>", "mvn spring-boot:run");
+        assertThat(PlainText.lines(markdown)).containsExactly("Quick start", "Run the service with one command.", "mvn spring-boot:run",
+                "first item", "second item", "quoted text");
+        assertThat(PlainText.of(markdown)).doesNotContain("```", "|", "](", "<div>");
+        assertThat(PlainText.sentences(markdown)).containsExactly("Run the service with one command.", "first item", "second item",
+                "quoted text");
     }
 
     @Test
