@@ -181,6 +181,8 @@ public class ChatStreams {
             input.put("history", parser.fitting(request.question(), before).stream()
                     .map(t -> Map.of("role", t.role(), "text", t.text())).toList());
         } catch (RuntimeException e) {
+            // Nothing was started: no answer to keep either.
+            stream.beforeEnd(() -> { });
             abandon(stream);
             throw e;
         }
