@@ -13,7 +13,6 @@ import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.db.PgNotificationListener;
 import io.github.pgflowchat.db.StoredJson;
-import io.github.pgflowchat.realtime.RealtimeRunEventSource;
 
 /**
  * Run events woken by NOTIFY: pgflow's broadcasts reach {@code realtime.send}, which records each one in
@@ -22,7 +21,7 @@ import io.github.pgflowchat.realtime.RealtimeRunEventSource;
  * {@link FollowedRuns} read the run's state from pgflow's tables; after a lost connection every followed run is read.
  */
 @Component
-@ConditionalOnExpression("!(" + RealtimeRunEventSource.SELECTED + ")")
+@ConditionalOnExpression("!(" + RunEventSource.REALTIME_SELECTED + ")")
 public class NotifyRunEventSource implements RunEventSource {
 
     private static final Logger log = LoggerFactory.getLogger(NotifyRunEventSource.class);

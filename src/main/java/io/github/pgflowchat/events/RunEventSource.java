@@ -10,6 +10,13 @@ import java.util.function.Consumer;
  */
 public interface RunEventSource {
 
+    /**
+     * Whether the events come from Supabase Realtime: {@code gateway.events.source=supabase}, or {@code auto} with a
+     * Supabase URL configured (a condition expression; NOTIFY is the source otherwise).
+     */
+    String REALTIME_SELECTED = "'${gateway.events.source}' == 'supabase' or "
+            + "('${gateway.events.source}' == 'auto' and !'${gateway.realtime.url:}'.isBlank())";
+
     Subscription subscribe(UUID runId, Consumer<RunEvent> listener);
 
     /** Whether events currently flow (for health); a source that is down must still deliver what it missed later. */

@@ -30,8 +30,7 @@ import io.github.pgflowchat.events.RunEventSource;
 public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
 
     /** {@code gateway.events.source=supabase}, or {@code auto} with a Supabase URL configured. */
-    public static final String SELECTED = "'${gateway.events.source}' == 'supabase' or "
-            + "('${gateway.events.source}' == 'auto' and !'${gateway.realtime.url:}'.isBlank())";
+    public static final String SELECTED = RunEventSource.REALTIME_SELECTED;
 
     static final String TOPIC_PREFIX = "realtime:pgflow:run:";
 
