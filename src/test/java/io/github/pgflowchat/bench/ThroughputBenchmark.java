@@ -69,7 +69,7 @@ final class ThroughputBenchmark {
         table.note("%d runs each way in %d alternating rounds after %d warm-up runs each way (-Dbench.throughput.warm-up; "
                         + "%d for the defaults' steps, -Dbench.throughput.defaults-warm-up); offline model without token delay, "
                         + "worker concurrency 16 (default); %d chat streams open at a time (CHAT_CONCURRENT_STREAMS raised to %d).",
-                        RUNS, ROUNDS, WARM_UP, DEFAULTS_WARM_UP, IN_FLIGHT, IN_FLIGHT)
+                        RUNS, ROUNDS, WARM_UP, DEFAULTS_WARM_UP, IN_FLIGHT, STREAM_LIMIT)
                 .note("Negligible steps' work: SEARCH_MODE=text (the full-text query alone, no question embedded) and embeddings "
                         + "that hash words instead of all-MiniLM-L6-v2 (the offline answer's sentence choice); defaults' steps: "
                         + "SEARCH_MODE=hybrid and the model, as shipped.")
