@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 import com.zaxxer.hikari.HikariDataSource;
@@ -38,6 +39,11 @@ final class BenchGateway implements AutoCloseable {
 
     /** @param model the models' settings ({@link #providedBy}, {@link #offlineWithoutTokenDelay}); {@code more} anything else */
     static BenchGateway start(List<String> model, String... more) {
+        return start(application -> { }, model, more);
+    }
+
+    /** As {@link #start(List, String...)}, with the application adjusted first (e.g. a bean of the benchmark's own). */
+    static BenchGateway start(Consumer<SpringApplication> customize, List<String> model, String... more) {
         Path dataDir = Path.of("target", "bench-postgres", UUID.randomUUID().toString());
         List<String> args = new ArrayList<>(List.of(
                 "--server.port=0",
@@ -48,7 +54,9 @@ final class BenchGateway implements AutoCloseable {
                 "--logging.level.root=WARN"));
         args.addAll(model);
         args.addAll(List.of(more));
-        return new BenchGateway(new SpringApplication(Application.class).run(args.toArray(String[]::new)), dataDir);
+        SpringApplication application = new SpringApplication(Application.class);
+        customize.accept(application);
+        return new BenchGateway(application.run(args.toArray(String[]::new)), dataDir);
     }
 
     /**
