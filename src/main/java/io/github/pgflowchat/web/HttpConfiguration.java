@@ -39,6 +39,29 @@ class HttpConfiguration {
         return registration;
     }
 
+    /**
+     * Smaller per-connection buffers than Tomcat's 8 KiB ones (gateway.http.*-buffer-bytes): 2,000 open chat streams
+     * held 2,000 sets of them (issue 13). The response buffer is a protocol handler's property
+     * ({@link CompactHttp11NioProtocol}); the socket buffers are the endpoint's.
+     */
+    @Bean
+    WebServerFactoryCustomizer<TomcatServletWebServerFactory> compactConnectionBuffers(
+            @Value("${gateway.http.socket-read-buffer-bytes}") int readBuffer,
+            @Value("${gateway.http.socket-write-buffer-bytes}") int writeBuffer,
+            @Value("${gateway.http.response-buffer-bytes}") int responseBuffer) {
+        return factory -> {
+            factory.setProtocol(CompactHttp11NioProtocol.class.getName());
+            factory.addConnectorCustomizers(connector -> {
+                if (!(connector.getProtocolHandler() instanceof CompactHttp11NioProtocol protocol)) {
+                    throw new IllegalStateException("the connector's protocol is " + connector.getProtocolHandler().getClass());
+                }
+                protocol.setResponseBufferSize(responseBuffer);
+                connector.setProperty("socket.appReadBufSize", Integer.toString(readBuffer));
+                connector.setProperty("socket.appWriteBufSize", Integer.toString(writeBuffer));
+            });
+        };
+    }
+
     @Bean
     WebServerFactoryCustomizer<TomcatServletWebServerFactory> jsonErrorReports(ApiErrors errors) {
         return factory -> factory.addContextCustomizers(context -> {

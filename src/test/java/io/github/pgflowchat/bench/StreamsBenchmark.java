@@ -63,6 +63,9 @@ final class StreamsBenchmark {
     private static final double HEAP_TARGET_KIB = 64;
     private static final Path WORK = Path.of("target", "bench-streams");
 
+    /** JVM options for the gateway (-Dbench.streams.java-options, given to it as JAVA_TOOL_OPTIONS); none by default. */
+    private static final String JAVA_OPTIONS = System.getProperty("bench.streams.java-options", "");
+
     private StreamsBenchmark() {
     }
 
@@ -117,12 +120,13 @@ final class StreamsBenchmark {
             boolean allFinished = burst.finished() == count;
             Table table = new Table(String.format(Locale.ROOT, "%,d streams at once, each answer held %d s before its first token",
                     count, hold.toSeconds()))
-                    .note("The gateway ran from the packaged jar in a JVM of its own (%s, no JVM option: default heap, G1), on the "
+                    .note("The gateway ran from the packaged jar in a JVM of its own (%s, %s), on the "
                             + "embedded default with a fresh data directory, every setting default except CHAT_REQUESTS_PER_MINUTE "
                             + "and CHAT_CONCURRENT_STREAMS raised (one client sends every chat) and the provider: an "
                             + "OpenAI-compatible mock on Vert.x in the benchmark's JVM that streamed %d tokens %d ms apart after "
                             + "holding each answer. The client: Vert.x's non-blocking HTTP client in the benchmark's JVM.",
-                            System.getProperty("java.version"), TOKENS, CADENCE_MS)
+                            System.getProperty("java.version"), JAVA_OPTIONS.isBlank() ? "no JVM option: default heap, G1"
+                                    : "JAVA_TOOL_OPTIONS=" + JAVA_OPTIONS, TOKENS, CADENCE_MS)
                     .note("Baseline: the gateway after %d rounds of %d chats at once (answers not held) and 5 s of rest. Measured: "
                             + "%.1f s after the %,d chats were sent, %s (%,d answers held by the provider, %,d streams open at the "
                             + "client); the readings took until %.1f s, and %d answers had been let go by then.",
@@ -199,6 +203,10 @@ final class StreamsBenchmark {
             env.keySet().removeIf(name -> name.startsWith("DATABASE_") || name.startsWith("SPRING_") || name.startsWith("CHAT_")
                     || name.startsWith("OPENAI_") || name.startsWith("LLM_") || name.startsWith("JAVA_TOOL") || name.equals("REDIS_URL")
                     || name.startsWith("SUPABASE_") || name.startsWith("JDK_JAVA_OPTIONS"));
+            if (!JAVA_OPTIONS.isBlank()) {
+                // As the README's run command gives them: the JVM reads JAVA_TOOL_OPTIONS before the jar's main class.
+                env.put("JAVA_TOOL_OPTIONS", JAVA_OPTIONS);
+            }
             env.put("PORT", String.valueOf(port));
             env.put("EMBEDDED_PG_DATA_DIR", dataDir.toString());
             env.put("CHAT_REQUESTS_PER_MINUTE", "1000000");
