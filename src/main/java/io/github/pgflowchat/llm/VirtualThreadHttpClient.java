@@ -16,7 +16,6 @@ import dev.langchain4j.http.client.HttpRequest;
 import dev.langchain4j.http.client.SuccessfulHttpResponse;
 import dev.langchain4j.http.client.jdk.JdkHttpClient;
 import dev.langchain4j.http.client.jdk.JdkHttpClientBuilder;
-import dev.langchain4j.http.client.sse.DefaultServerSentEventParser;
 import dev.langchain4j.http.client.sse.ServerSentEventListener;
 import dev.langchain4j.http.client.sse.ServerSentEventListenerUtils;
 import dev.langchain4j.http.client.sse.ServerSentEventParser;
@@ -26,13 +25,9 @@ import dev.langchain4j.http.client.sse.ServerSentEventParser;
  * {@link JdkHttpClient} reads it in a dependent action of {@code sendAsync}'s future, and the JDK runs those on the
  * common ForkJoinPool: each answer in flight held one of its platform threads for as long as the model took, and past
  * the pool's 256 spare threads further answers waited for one (issue 13: 257 pool threads with 702 answers held by
- * the provider). LangChain4j's default SSE parser is replaced by {@link CompactSseParser}, which reads the same events
- * with less buffer per answer. Plain requests (the analysis) are {@link JdkHttpClient}'s own.
+ * the provider). Plain requests (the analysis) are {@link JdkHttpClient}'s own.
  */
 final class VirtualThreadHttpClient implements HttpClient {
-
-    /** LangChain4j's default parser, with less buffer per answer. */
-    private static final ServerSentEventParser COMPACT_PARSER = new CompactSseParser();
 
     private final JdkHttpClient plain;
     private final java.net.http.HttpClient streaming;
@@ -94,7 +89,7 @@ final class VirtualThreadHttpClient implements HttpClient {
             SuccessfulHttpResponse opened = SuccessfulHttpResponse.builder().statusCode(response.statusCode())
                     .headers(response.headers().map()).build();
             ServerSentEventListenerUtils.ignoringExceptions(() -> listener.onOpen(opened));
-            (parser instanceof DefaultServerSentEventParser ? COMPACT_PARSER : parser).parse(body, listener);
+            parser.parse(body, listener);
             ServerSentEventListenerUtils.ignoringExceptions(listener::onClose);
         } catch (IOException | RuntimeException e) {
             ServerSentEventListenerUtils.ignoringExceptions(() -> listener.onError(e));
