@@ -1,6 +1,7 @@
 package io.github.pgflowchat.documents;
 
 import java.util.List;
+import java.util.stream.IntStream;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -40,7 +41,7 @@ public class DocumentIndex {
         List<MarkdownChunker.Chunk> chunks = chunker.chunks(title, markdown);
         List<String> plain = chunks.stream().map(chunk -> PlainText.of(chunk.content())).toList();
         List<float[]> vectors = embed
-                ? embeddings.embedAll(chunks.stream().map(chunk -> Embeddings.chunkText(chunk.title(), chunk.content())).toList())
+                ? embeddings.embedAll(IntStream.range(0, chunks.size()).mapToObj(i -> Embeddings.chunkText(chunks.get(i).title(), plain.get(i))).toList())
                 : null;
         transaction.executeWithoutResult(status -> {
             jdbc.update("delete from public.documents where source = ? and chunk >= ?", source, chunks.size());

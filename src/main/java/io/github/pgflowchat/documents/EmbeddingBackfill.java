@@ -2,6 +2,7 @@ package io.github.pgflowchat.documents;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.IntStream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,11 +65,13 @@ public class EmbeddingBackfill implements ApplicationRunner, AutoCloseable {
                 if (pending.isEmpty()) {
                     break;
                 }
-                List<float[]> vectors = embeddings.embedAll(pending.stream().map(p -> Embeddings.chunkText(p.title(), p.content())).toList());
+                List<String> plain = pending.stream().map(p -> PlainText.of(p.content())).toList();
+                List<float[]> vectors = embeddings.embedAll(IntStream.range(0, pending.size())
+                        .mapToObj(i -> Embeddings.chunkText(pending.get(i).title(), plain.get(i))).toList());
                 for (int i = 0; i < pending.size(); i++) {
                     Pending chunk = pending.get(i);
                     jdbc.update("update public.documents set plain_content = ?, embedding = ?::real[] where id = ? and content = ?",
-                            PlainText.of(chunk.content()), Embeddings.sqlArray(vectors.get(i)), chunk.id(), chunk.content());
+                            plain.get(i), Embeddings.sqlArray(vectors.get(i)), chunk.id(), chunk.content());
                 }
                 filled += pending.size();
             } catch (DataAccessException e) {

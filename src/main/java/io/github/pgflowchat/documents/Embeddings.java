@@ -1,7 +1,6 @@
 package io.github.pgflowchat.documents;
 
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -71,14 +70,15 @@ public class Embeddings {
             if (i > 0) {
                 literal.append(',');
             }
-            literal.append(String.format(Locale.ROOT, "%.7g", vector[i]));
+            // Float.toString: the shortest decimal that reads back as the same float, whatever the locale.
+            literal.append(vector[i]);
         }
         return literal.append('}').toString();
     }
 
-    /** The text a chunk is embedded as: its title, then its plain text. */
-    static String chunkText(String title, String markdown) {
-        return title + "\n" + PlainText.of(markdown);
+    /** The text a chunk is embedded as: its title, then its plain text ({@link PlainText#of}). */
+    static String chunkText(String title, String plainText) {
+        return title + "\n" + plainText;
     }
 
     private static float[] unit(float[] vector) {
