@@ -27,7 +27,8 @@ public class ChatRequestParser {
     private static final Set<String> TRIGGERS = Set.of("submit-message", "regenerate-message");
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
     private static final int MAX_ID_LENGTH = 200;
-    private static final int MAX_HISTORY_TURNS = 10;
+    /** Turns before the question the model gets at most. */
+    static final int MAX_HISTORY_TURNS = 10;
 
     private final JsonObjectBody bodies;
     private final int maxMessageChars;

@@ -4,6 +4,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,13 +71,26 @@ public class ChatStore {
                 jdbc.update("delete from public.gateway_chat_messages where user_id = ? and chat_id = ? and position >= ?",
                         userId, request.chatId(), position);
             }
-            List<ChatTurn> stored = jdbc.query("""
-                    select message_id, role, message from public.gateway_chat_messages
-                     where user_id = ? and chat_id = ? order by position
-                    """, (row, n) -> new ChatTurn(row.getString(1), row.getString(2), textOf(row.getString(3))), userId, request.chatId());
+            // Only the turns the model can get, as text: the text parts of the latest ones that have any.
+            List<ChatTurn> stored = new ArrayList<>(jdbc.query("""
+                    select message_id, role, text from (
+                        select message_id, role, position,
+                               coalesce((select string_agg(part ->> 'text', '' order by n)
+                                           from jsonb_array_elements(message -> 'parts') with ordinality as parts(part, n)
+                                          where part ->> 'type' = 'text'), '') as text
+                          from public.gateway_chat_messages
+                         where user_id = ? and chat_id = ?) turns
+                     where text ~ '\\S'
+                     order by position desc limit ?
+                    """, (row, n) -> new ChatTurn(row.getString(1), row.getString(2), row.getString(3)),
+                    userId, request.chatId(), ChatRequestParser.MAX_HISTORY_TURNS));
+            Collections.reverse(stored);
+            boolean anyStored = !stored.isEmpty() || Boolean.TRUE.equals(jdbc.queryForObject(
+                    "select exists (select 1 from public.gateway_chat_messages where user_id = ? and chat_id = ?)",
+                    Boolean.class, userId, request.chatId()));
             jdbc.update("insert into public.gateway_chat_messages (user_id, chat_id, message_id, role, message) values (?, ?, ?, 'user', ?::jsonb)",
                     userId, request.chatId(), messageId, message);
-            return stored.isEmpty() ? request.history() : stored.stream().filter(turn -> !turn.text().isBlank()).toList();
+            return anyStored ? stored : request.history();
         });
     }
 
@@ -171,16 +185,6 @@ public class ChatStore {
         ObjectNode stored = message.deepCopy();
         stored.put("id", messageId);
         return stored.toString();
-    }
-
-    private String textOf(String message) {
-        StringBuilder text = new StringBuilder();
-        for (JsonNode part : parse(message).path("parts")) {
-            if ("text".equals(part.path("type").asText())) {
-                text.append(part.path("text").asText());
-            }
-        }
-        return text.toString();
     }
 
     private JsonNode parse(String message) {
