@@ -5,9 +5,11 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -15,12 +17,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
+
+import io.github.pgflowchat.pgflow.CommittedSteps;
+import io.github.pgflowchat.pgflow.StepTask;
 
 /**
  * The runs this instance follows, whichever event source wakes it. A broadcast or a notification about a run is a
@@ -31,9 +37,11 @@ import org.springframework.stereotype.Component;
  * down delays an event by that much at most.
  */
 @Component
-public class FollowedRuns implements DisposableBean {
+public class FollowedRuns implements CommittedSteps, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(FollowedRuns.class);
+    /** Broadcast names a reading of the run never yields: pgflow sends {@code run:started} with its first step's start. */
+    private static final Set<String> NEVER_READ = Set.of("run:started");
 
     private final RunStates states;
     private final Map<UUID, Follower> followers = new ConcurrentHashMap<>();
@@ -41,6 +49,8 @@ public class FollowedRuns implements DisposableBean {
     private final AtomicBoolean timerPending = new AtomicBoolean();
     private final AtomicLong deliveredOnHint = new AtomicLong();
     private final AtomicLong deliveredOnTimer = new AtomicLong();
+    private final AtomicLong deliveredHere = new AtomicLong();
+    private final AtomicLong hintsSpared = new AtomicLong();
     private final ExecutorService delivery = Executors.newSingleThreadExecutor(r -> daemon(r, "run-events"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "run-events-reconciler"));
 
@@ -58,16 +68,62 @@ public class FollowedRuns implements DisposableBean {
 
     /** Something happened to the run: read it again soon. Hints that arrive while one is pending are merged. */
     public void hint(UUID runId) {
+        hint(runId, null);
+    }
+
+    /**
+     * Something happened to the run, and the hint names the event it announces ({@code step:search:completed}, as
+     * pgflow broadcasts it): the run is read again soon unless every event the pending hints named was delivered
+     * already (this instance's worker reported it, see {@link #completed}) or is one no reading yields
+     * ({@code run:started}). A hint cannot make an event be delivered, only make the run be read; so one that names an
+     * event it does not announce, forged or not, can at worst spare a reading that another hint or the timer then does.
+     */
+    public void hint(UUID runId, String event) {
         Follower follower = followers.get(runId);
-        if (follower != null) {
-            follower.hints.incrementAndGet();
+        if (follower == null) {
+            return;
         }
-        if (follower != null && follower.pending.compareAndSet(false, true)) {
+        follower.hints.incrementAndGet();
+        if (event == null) {
+            follower.unnamedHint = true;
+        } else {
+            follower.hintedEvents.add(event);
+        }
+        if (follower.pending.compareAndSet(false, true)) {
             delivery.execute(() -> {
                 follower.pending.set(false);
-                reconcile(List.of(follower));
+                if (follower.needsReading()) {
+                    reconcile(List.of(follower));
+                } else {
+                    hintsSpared.incrementAndGet();
+                }
             });
         }
+    }
+
+    /**
+     * An event this instance's own worker has just committed to pgflow for a followed run (it claimed a step, so pgflow
+     * had started it; it completed one, with the output pgflow stored): a fact of this database written from here, not
+     * something a message claims. It is handed on at once, without reading the run, if every event in {@code after}
+     * (the events pgflow's order puts before it) was delivered; otherwise the run is read, which delivers them all in
+     * order. Nothing is built for a run not followed here.
+     */
+    private void committedHere(UUID runId, List<String> after, Supplier<RunEvent> event) {
+        Follower follower = followers.get(runId);
+        if (follower == null) {
+            return;
+        }
+        delivery.execute(() -> {
+            if (followers.get(runId) != follower) {
+                return;
+            }
+            if (!follower.delivered.containsAll(after)) {
+                reconcile(List.of(follower));
+                return;
+            }
+            RunEvent committed = event.get();
+            deliveredHere.addAndGet(follower.deliver(Map.of(committed.event(), committed)));
+        });
     }
 
     /**
@@ -101,6 +157,32 @@ public class FollowedRuns implements DisposableBean {
     /** Events handed on after a hint (a broadcast, a NOTIFY, a join's or reconnect's catch-up). */
     public long eventsDeliveredOnHint() {
         return deliveredOnHint.get();
+    }
+
+    @Override
+    public void started(StepTask task, List<String> dependsOn) {
+        if (task.taskIndex() == 0 && task.stepStartedAt() != null) {
+            committedHere(task.runId(), dependsOn.stream().map(step -> "step:" + step + ":completed").toList(),
+                    () -> states.stepStarted(task.runId(), task.stepSlug(), task.stepStartedAt()));
+        }
+    }
+
+    @Override
+    public void completed(StepTask task, String completedAt, String output) {
+        if (task.taskIndex() == 0) {
+            committedHere(task.runId(), List.of("step:" + task.stepSlug() + ":started"),
+                    () -> states.stepCompleted(task.runId(), task.stepSlug(), completedAt, output));
+        }
+    }
+
+    /** Events this instance's worker reported as it committed them, handed on without a reading. */
+    public long eventsDeliveredFromHere() {
+        return deliveredHere.get();
+    }
+
+    /** Hints that needed no reading: every event they named had been delivered. */
+    public long hintsSpared() {
+        return hintsSpared.get();
     }
 
     /** Events the reconciler's timer handed on for a run no hint had come for since its last reading: the fallback. */
@@ -158,10 +240,23 @@ public class FollowedRuns implements DisposableBean {
         /** Hints received for the run, and how many of them a reading had seen (delivery thread only). */
         private final AtomicLong hints = new AtomicLong();
         private long hintsRead;
+        /** Events named by hints not yet looked at, and whether a hint named none (a join's or reconnect's catch-up). */
+        private final Queue<String> hintedEvents = new ConcurrentLinkedQueue<>();
+        private volatile boolean unnamedHint;
 
         Follower(UUID runId, Consumer<RunEvent> listener) {
             this.runId = runId;
             this.listener = listener;
+        }
+
+        /** Whether the hints since the last look name an event not delivered yet (delivery thread only). */
+        boolean needsReading() {
+            boolean needed = unnamedHint;
+            unnamedHint = false;
+            for (String event = hintedEvents.poll(); event != null; event = hintedEvents.poll()) {
+                needed |= !delivered.contains(event) && !NEVER_READ.contains(event);
+            }
+            return needed;
         }
 
         /** Returns how many events the listener accepted. */

@@ -11,6 +11,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.pgflow.CommittedSteps;
 import io.github.pgflowchat.db.PgNotificationListener;
 import io.github.pgflowchat.db.StoredJson;
 
@@ -68,12 +69,17 @@ public class NotifyRunEventSource implements RunEventSource {
         return listener.isConnected();
     }
 
+    @Override
+    public CommittedSteps committedSteps() {
+        return followedRuns;
+    }
+
     private void onNotification(String notification) {
         JsonNode message = StoredJson.read(json, notification, "a realtime_broadcast notification");
         String topic = message.path("topic").asText("");
         if (topic.startsWith(TOPIC_PREFIX)) {
             try {
-                followedRuns.hint(UUID.fromString(topic.substring(TOPIC_PREFIX.length())));
+                followedRuns.hint(UUID.fromString(topic.substring(TOPIC_PREFIX.length())), message.path("event").asText(null));
             } catch (IllegalArgumentException e) {
                 // not a run id: not one of ours
             }

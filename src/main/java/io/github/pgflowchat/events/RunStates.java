@@ -88,8 +88,7 @@ public class RunStates {
             String slug = (String) step.get("step_slug");
             String status = (String) step.get("status");
             if (step.get("started_at") != null) {
-                put(events, runId, "step:" + slug + ":started",
-                        event(runId, "step:started", slug, "started").put("started_at", (String) step.get("started_at")));
+                events.put("step:" + slug + ":started", stepStarted(runId, slug, (String) step.get("started_at")));
             }
             Number attempts = (Number) step.get("attempts_count");
             if ("queued".equals(step.get("task_status")) && attempts != null && attempts.intValue() > 0) {
@@ -127,6 +126,18 @@ public class RunStates {
                     .put("failed_at", (String) run.get("run_failed_at")).put("error_message", failedStepError));
         }
         return events;
+    }
+
+    /** The {@code step:<slug>:started} event of a step pgflow started at {@code startedAt}. */
+    public RunEvent stepStarted(UUID runId, String stepSlug, String startedAt) {
+        return new RunEvent(runId, "step:" + stepSlug + ":started", event(runId, "step:started", stepSlug, "started").put("started_at", startedAt));
+    }
+
+    /** The {@code step:<slug>:completed} event of a step pgflow completed with {@code output} (JSON text as stored). */
+    public RunEvent stepCompleted(UUID runId, String stepSlug, String completedAt, String output) {
+        ObjectNode completed = event(runId, "step:completed", stepSlug, "completed").put("completed_at", completedAt);
+        completed.set("output", output == null ? json.nullNode() : StoredJson.read(json, output, "a stored output"));
+        return new RunEvent(runId, "step:" + stepSlug + ":completed", completed);
     }
 
     private static void put(Map<String, RunEvent> events, UUID runId, String name, JsonNode payload) {

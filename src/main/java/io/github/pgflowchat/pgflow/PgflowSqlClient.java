@@ -31,12 +31,13 @@ public class PgflowSqlClient {
                 select t.flow_slug, t.run_id, t.step_slug, t.task_index, t.msg_id, t.input::text as input,
                        coalesce(s.opt_timeout, f.opt_timeout) as timeout_seconds,
                        coalesce(s.opt_max_attempts, f.opt_max_attempts) as max_attempts,
-                       st.attempts_count + 1 as attempt
+                       st.attempts_count + 1 as attempt, to_jsonb(ss.started_at) #>> '{}' as step_started_at
                   from pgflow.start_tasks(flow_slug => ?, msg_ids => ?::bigint[], worker_id => ?::uuid) t
                   join pgflow.flows f on f.flow_slug = t.flow_slug
                   join pgflow.steps s on s.flow_slug = t.flow_slug and s.step_slug = t.step_slug
                   join pgflow.step_tasks st on st.run_id = t.run_id and st.step_slug = t.step_slug
                                            and st.task_index = t.task_index
+                  join pgflow.step_states ss on ss.run_id = t.run_id and ss.step_slug = t.step_slug
             ),
             leased as (
                 select count(*) as messages
@@ -67,11 +68,13 @@ public class PgflowSqlClient {
                and t.status = 'started' and t.last_worker_id = ?::uuid and t.attempts_count = ?
                for update
             """;
+    // complete_task returns the task as it stored it: the output as jsonb gives it back, and the time it completed, which
+    // is the step's too (both are the transaction's now()).
     private static final String COMPLETE_TASK = "with ours as (" + STILL_OURS + """
             )
-            select count(*) from ours
-             cross join lateral (select count(*) from pgflow.complete_task(run_id => ours.run_id, step_slug => ours.step_slug,
-                                                                            task_index => ours.task_index, output => ?::jsonb)) done
+            select done.output::text as output, to_jsonb(done.completed_at) #>> '{}' as completed_at from ours
+             cross join lateral pgflow.complete_task(run_id => ours.run_id, step_slug => ours.step_slug,
+                                                     task_index => ours.task_index, output => ?::jsonb) done
             """;
     private static final String FAIL_TASK = "with ours as (" + STILL_OURS + """
             )
@@ -156,10 +159,17 @@ public class PgflowSqlClient {
     public record QueuedTask(String flowSlug, long msgId) {
     }
 
-    /** Completes the attempt if it is still this worker's; false when it is not (the result is then dropped). */
-    public boolean completeTask(StepTask task, UUID workerId, JsonNode output) {
-        return counted(jdbc.queryForObject(COMPLETE_TASK, Long.class,
-                task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), writeJson(output)));
+    /**
+     * Completes the attempt if it is still this worker's, and returns the task as pgflow stored it; empty when it is not
+     * this worker's any more (the result is then dropped).
+     */
+    public Optional<CompletedTask> completeTask(StepTask task, UUID workerId, JsonNode output) {
+        return jdbc.query(COMPLETE_TASK, (rs, i) -> new CompletedTask(rs.getString("output"), rs.getString("completed_at")),
+                task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), writeJson(output)).stream().findFirst();
+    }
+
+    /** A task pgflow has completed: its output as stored (JSON text) and when it completed. */
+    public record CompletedTask(String output, String completedAt) {
     }
 
     /** Fails the attempt (pgflow retries it while attempts remain) if it is still this worker's. */
@@ -283,7 +293,8 @@ public class PgflowSqlClient {
         try {
             return new StepTask(rs.getString("flow_slug"), rs.getObject("run_id", UUID.class), rs.getString("step_slug"),
                     rs.getInt("task_index"), rs.getLong("msg_id"), json.readTree(rs.getString("input")),
-                    rs.getInt("timeout_seconds"), rs.getInt("attempt"), rs.getInt("max_attempts"), System.nanoTime());
+                    rs.getInt("timeout_seconds"), rs.getInt("attempt"), rs.getInt("max_attempts"), rs.getString("step_started_at"),
+                    System.nanoTime());
         } catch (JsonProcessingException e) {
             throw new SQLException("pgflow returned task input that is not JSON", e);
         }

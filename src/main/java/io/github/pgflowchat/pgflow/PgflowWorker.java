@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -124,6 +125,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private final Counter tasksLeftToStreams;
     private final MeterRegistry meters;
     private volatile boolean registered;
+    private volatile CommittedSteps committedSteps = CommittedSteps.NONE;
 
     public PgflowWorker(PgflowSqlClient pgflow, JdbcTemplate jdbc, DataSource dataSource, WorkerProperties properties,
                         @Value("${gateway.flow-slug}") String flowSlug, StepInvoker invoker, StepHandlers handlers,
@@ -395,7 +397,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         }
         List<StepTask> tasks = pgflow.startQueuedTask(queue, runId, stepSlug, workerId, (int) properties.visibilityLease().toSeconds(),
                 VISIBILITY_MARGIN_SECONDS);
-        tasks.forEach(task -> inFlight.put(task.msgId(), task));
+        started(tasks);
         return tasks;
     }
 
@@ -407,8 +409,23 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     private List<StepTask> start(String queue, List<Long> msgIds) {
         List<StepTask> tasks = pgflow.startTasks(queue, msgIds, workerId, (int) properties.visibilityLease().toSeconds(),
                 VISIBILITY_MARGIN_SECONDS);
-        tasks.forEach(task -> inFlight.put(task.msgId(), task));
+        started(tasks);
         return tasks;
+    }
+
+    private void started(List<StepTask> tasks) {
+        for (StepTask task : tasks) {
+            inFlight.put(task.msgId(), task);
+            committedSteps.started(task, handlers.find(task.stepSlug()).map(StepHandler::dependsOn).orElse(List.of()));
+        }
+    }
+
+    /**
+     * Where the steps this worker starts and completes are reported as it commits them (the pgflow component's runs
+     * followed here); nothing by default.
+     */
+    public void reportCommittedSteps(CommittedSteps committedSteps) {
+        this.committedSteps = committedSteps;
     }
 
     /**
@@ -448,10 +465,12 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     /** Completes the task; false when it was not this worker's any more (what it produced is dropped). */
     public boolean completeTask(StepTask task, JsonNode output) {
-        if (!pgflow.completeTask(task, workerId, output)) {
+        Optional<PgflowSqlClient.CompletedTask> completed = pgflow.completeTask(task, workerId, output);
+        if (completed.isEmpty()) {
             handedBackMeanwhile(task);
             return false;
         }
+        committedSteps.completed(task, completed.get().completedAt(), completed.get().output());
         record(task, "completed");
         log.debug("completed {}", task);
         return true;

@@ -6,10 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * A task claimed with {@code pgflow.start_tasks}: one row of {@code pgflow.step_task_record}, plus the step's
- * effective timeout and attempts so the worker can enforce and report them, and when it was claimed.
+ * effective timeout and attempts so the worker can enforce and report them, when pgflow started the step (as pgflow's
+ * events give it) and when this instance claimed it.
  */
 public record StepTask(String flowSlug, UUID runId, String stepSlug, int taskIndex, long msgId, JsonNode input,
-                       int timeoutSeconds, int attempt, int maxAttempts, long claimedAtNanos) {
+                       int timeoutSeconds, int attempt, int maxAttempts, String stepStartedAt, long claimedAtNanos) {
 
     @Override
     public String toString() {

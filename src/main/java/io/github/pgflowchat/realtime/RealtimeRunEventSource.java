@@ -13,6 +13,7 @@ import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.stereotype.Component;
 
+import io.github.pgflowchat.pgflow.CommittedSteps;
 import io.github.pgflowchat.events.FollowedRuns;
 import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.events.RunEventSource;
@@ -71,6 +72,11 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
         return client.isConnected();
     }
 
+    @Override
+    public CommittedSteps committedSteps() {
+        return followedRuns;
+    }
+
     /** The sockets and their counters, for tests and benchmarks. */
     public RealtimeSocketPool pool() {
         return client;
@@ -98,7 +104,7 @@ public class RealtimeRunEventSource implements RunEventSource, DisposableBean {
         @Override
         public void onBroadcast(String event, JsonNode payload) {
             broadcasts.incrementAndGet();
-            followedRuns.hint(runId);
+            followedRuns.hint(runId, event);
         }
     }
 }

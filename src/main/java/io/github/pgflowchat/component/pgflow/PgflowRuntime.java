@@ -53,6 +53,7 @@ final class PgflowRuntime {
         this.sqlClient = sqlClient;
         this.stepHandlers = stepHandlers;
         this.runEvents = runEvents;
+        worker.reportCommittedSteps(runEvents.committedSteps());
         this.listener = null;
         this.followedRuns = null;
         this.wakeUps = null;
@@ -81,6 +82,7 @@ final class PgflowRuntime {
         } else {
             runEvents = new NotifyRunEventSource(jdbc, json, listener, followedRuns);
         }
+        worker.reportCommittedSteps(runEvents.committedSteps());
         wakeUps = camel.createProducerTemplate();
         new QueueNotifications(listener, wakeUps, worker);
         // The worker's own routes: while Camel starts (a step consumer is starting now) routes added are not started,

@@ -1,0 +1,156 @@
+package io.github.pgflowchat.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiPredicate;
+
+import javax.sql.DataSource;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import io.github.pgflowchat.pgflow.PgflowSqlClient;
+import io.github.pgflowchat.pgflow.StepTask;
+import io.github.pgflowchat.support.OwnDatabase;
+
+/**
+ * The steps this instance's worker commits reach the runs it follows without a reading of the run, in pgflow's order;
+ * a hint naming an event delivered that way spares its reading. Real pgflow SQL claims and completes the tasks, in a
+ * database of the test's own.
+ */
+class CommittedStepsTest {
+
+    private static final String DATABASE = OwnDatabase.named("committed_steps");
+    private static final String FLOW = "committed_here";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static JdbcTemplate jdbc;
+    private static PgflowSqlClient pgflow;
+    private static UUID workerId;
+
+    @BeforeAll
+    static void migrated() throws SQLException {
+        DataSource dataSource = OwnDatabase.migrated(DATABASE, null);
+        jdbc = new JdbcTemplate(dataSource);
+        pgflow = new PgflowSqlClient(jdbc, JSON, new TransactionTemplate(new DataSourceTransactionManager(dataSource)));
+        jdbc.queryForList("select pgflow.create_flow(?)", FLOW);
+        jdbc.queryForList("select pgflow.add_step(?, 'first')", FLOW);
+        jdbc.queryForList("select pgflow.add_step(?, 'second', array['first'])", FLOW);
+        workerId = UUID.randomUUID();
+        jdbc.update("insert into pgflow.workers (worker_id, queue_name, function_name) values (?, ?, 'test')", workerId, FLOW);
+    }
+
+    @AfterAll
+    static void drop() throws SQLException {
+        OwnDatabase.drop(DATABASE);
+    }
+
+    @Test
+    void stepsCommittedHereAreDeliveredWithoutReadingTheRunAndTheirHintsAreSpared() throws Exception {
+        CountingStates states = new CountingStates();
+        FollowedRuns runs = new FollowedRuns(states, Duration.ofMinutes(10));
+        try {
+            List<RunEvent> events = new CopyOnWriteArrayList<>();
+            UUID runId = startedRun(runs, events);
+
+            StepTask first = claim(runId, "first");
+            runs.started(first, List.of());
+            PgflowSqlClient.CompletedTask completed = pgflow.completeTask(first, workerId, JSON.readTree("{\"found\": [1, 2], \"a\": null}")).orElseThrow();
+            runs.completed(first, completed.completedAt(), completed.output());
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 2);
+            assertThat(states.readings.get()).isZero();
+
+            runs.hint(runId, "run:started");
+            runs.hint(runId, "step:first:completed");
+            Thread.sleep(300);
+            assertThat(states.readings.get()).isZero();
+            assertThat(runs.hintsSpared()).isPositive();
+
+            // The next step's start was not committed here: its hint reads the run.
+            runs.hint(runId, "step:second:started");
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 3);
+            assertThat(states.readings.get()).isEqualTo(1);
+            assertThat(events).extracting(RunEvent::event).containsExactly("step:first:started", "step:first:completed", "step:second:started");
+            assertThat(runs.eventsDeliveredFromHere()).isEqualTo(2);
+
+            // What was delivered from here is what a reading of the run gives.
+            Map<String, RunEvent> read = new RunStates(jdbc, JSON).impliedEvents(List.of(runId), (run, name) -> true).get(runId);
+            assertThat(events.get(0).payload()).isEqualTo(read.get("step:first:started").payload());
+            assertThat(events.get(1).payload()).isEqualTo(read.get("step:first:completed").payload());
+        } finally {
+            runs.destroy();
+        }
+    }
+
+    @Test
+    void aStepCommittedHereBeforeWhatPrecedesItWasDeliveredMakesTheRunBeRead() throws Exception {
+        CountingStates states = new CountingStates();
+        FollowedRuns runs = new FollowedRuns(states, Duration.ofMinutes(10));
+        try {
+            List<RunEvent> events = new CopyOnWriteArrayList<>();
+            UUID runId = startedRun(runs, events);
+
+            StepTask first = claim(runId, "first");
+            PgflowSqlClient.CompletedTask completed = pgflow.completeTask(first, workerId, JSON.readTree("{}")).orElseThrow();
+            // Its start was never delivered: the completion is not handed on ahead of it; the run is read instead.
+            runs.completed(first, completed.completedAt(), completed.output());
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 3);
+
+            assertThat(states.readings.get()).isEqualTo(1);
+            assertThat(events).extracting(RunEvent::event).containsExactly("step:first:started", "step:first:completed", "step:second:started");
+            assertThat(runs.eventsDeliveredFromHere()).isZero();
+
+            StepTask second = claim(runId, "second");
+            runs.started(second, List.of("first"));
+            Thread.sleep(300);
+            assertThat(events).hasSize(3);
+        } finally {
+            runs.destroy();
+        }
+    }
+
+    private static UUID startedRun(FollowedRuns runs, List<RunEvent> events) {
+        UUID runId = UUID.randomUUID();
+        runs.follow(runId, events::add);
+        jdbc.queryForList("select run_id from pgflow.start_flow(?, '{}'::jsonb, ?::uuid)", FLOW, runId.toString());
+        return runId;
+    }
+
+    /** The run's queued task of the step, claimed with start_tasks as the worker claims it. */
+    private static StepTask claim(UUID runId, String step) {
+        Long msgId = jdbc.queryForObject("select msg_id from pgmq.read(?, 0, 100) where message ->> 'run_id' = ? and message ->> 'step_slug' = ?",
+                Long.class, FLOW, runId.toString(), step);
+        List<StepTask> tasks = pgflow.startTasks(FLOW, List.of(msgId), workerId, 30, 2);
+        assertThat(tasks).hasSize(1);
+        assertThat(tasks.get(0).stepStartedAt()).isNotNull();
+        return tasks.get(0);
+    }
+
+    /** Counts the readings of runs, which are what the committed steps spare. */
+    private static final class CountingStates extends RunStates {
+        private final AtomicInteger readings = new AtomicInteger();
+
+        CountingStates() {
+            super(jdbc, JSON);
+        }
+
+        @Override
+        public Map<UUID, Map<String, RunEvent>> impliedEvents(Collection<UUID> runIds, BiPredicate<UUID, String> wanted) {
+            readings.incrementAndGet();
+            return super.impliedEvents(runIds, wanted);
+        }
+    }
+}
