@@ -4,7 +4,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +18,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
-import org.springframework.transaction.support.TransactionTemplate;
 
 import io.github.pgflowchat.chat.ChatRequest.ChatTurn;
 import io.github.pgflowchat.logging.LogSafe;
@@ -41,12 +39,10 @@ public class ChatStore {
     private static final String CHAT_COLUMNS = "chat_id, title, created_at, updated_at";
 
     private final JdbcTemplate jdbc;
-    private final TransactionTemplate transaction;
     private final ObjectMapper json;
 
-    public ChatStore(JdbcTemplate jdbc, TransactionTemplate transaction, ObjectMapper json) {
+    public ChatStore(JdbcTemplate jdbc, ObjectMapper json) {
         this.jdbc = jdbc;
-        this.transaction = transaction;
         this.json = json;
     }
 
@@ -59,39 +55,22 @@ public class ChatStore {
     public List<ChatTurn> recordQuestion(String userId, ChatRequest request) {
         String messageId = request.question().id() != null ? request.question().id() : UUID.randomUUID().toString();
         String message = toJson(request.questionMessage(), messageId);
-        return transaction.execute(status -> {
-            jdbc.update("""
-                    insert into public.gateway_chats (user_id, chat_id, title) values (?, ?, ?)
-                    on conflict (user_id, chat_id) do update set updated_at = now()
-                    """, userId, request.chatId(), title(request.question().text()));
-            // The chat's row is locked by the upsert: two requests of one chat store their messages one after the other.
-            Long position = jdbc.query("select position from public.gateway_chat_messages where user_id = ? and chat_id = ? and message_id = ?",
-                    rs -> rs.next() ? rs.getLong(1) : null, userId, request.chatId(), messageId);
-            if (position != null) {
-                jdbc.update("delete from public.gateway_chat_messages where user_id = ? and chat_id = ? and position >= ?",
-                        userId, request.chatId(), position);
-            }
-            // Only the turns the model can get, as text: the text parts of the latest ones that have any.
-            List<ChatTurn> stored = new ArrayList<>(jdbc.query("""
-                    select message_id, role, text from (
-                        select message_id, role, position,
-                               coalesce((select string_agg(part ->> 'text', '' order by n)
-                                           from jsonb_array_elements(message -> 'parts') with ordinality as parts(part, n)
-                                          where part ->> 'type' = 'text'), '') as text
-                          from public.gateway_chat_messages
-                         where user_id = ? and chat_id = ?) turns
-                     where text ~ '\\S'
-                     order by position desc limit ?
-                    """, (row, n) -> new ChatTurn(row.getString(1), row.getString(2), row.getString(3)),
-                    userId, request.chatId(), ChatRequestParser.MAX_HISTORY_TURNS));
-            Collections.reverse(stored);
-            boolean anyStored = !stored.isEmpty() || Boolean.TRUE.equals(jdbc.queryForObject(
-                    "select exists (select 1 from public.gateway_chat_messages where user_id = ? and chat_id = ?)",
-                    Boolean.class, userId, request.chatId()));
-            jdbc.update("insert into public.gateway_chat_messages (user_id, chat_id, message_id, role, message) values (?, ?, ?, 'user', ?::jsonb)",
-                    userId, request.chatId(), messageId, message);
-            return anyStored ? stored : request.history();
-        });
+        // One round trip (migration *_chat_record_question.sql): upsert of the chat, an edit's truncation, the history, the insert.
+        return jdbc.query("select any_stored, message_ids, roles, texts from public.gateway_record_question(?, ?, ?, ?, ?::jsonb, ?)",
+                rs -> {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        return request.history();
+                    }
+                    String[] ids = (String[]) rs.getArray(2).getArray();
+                    String[] roles = (String[]) rs.getArray(3).getArray();
+                    String[] texts = (String[]) rs.getArray(4).getArray();
+                    List<ChatTurn> stored = new ArrayList<>(ids.length);
+                    for (int i = 0; i < ids.length; i++) {
+                        stored.add(new ChatTurn(ids[i], roles[i], texts[i]));
+                    }
+                    return stored;
+                }, userId, request.chatId(), title(request.question().text()), messageId, message, ChatRequestParser.MAX_HISTORY_TURNS);
     }
 
     /**
@@ -107,14 +86,14 @@ public class ChatStore {
                 jdbc.update("delete from public.gateway_chat_messages where user_id = ? and chat_id = ? and run_id = ? and role = 'assistant'",
                         stream.userId(), stream.chatId(), retryOf);
             }
+            // One statement: the chat's update stamps it and, when the chat was deleted meanwhile, leaves no row to insert from.
             jdbc.update("""
+                    with chat as (
+                        update public.gateway_chats set updated_at = now() where user_id = ? and chat_id = ? returning user_id, chat_id)
                     insert into public.gateway_chat_messages (user_id, chat_id, message_id, role, message, run_id)
-                    select ?, ?, ?, 'assistant', ?::jsonb, ?
-                     where exists (select 1 from public.gateway_chats where user_id = ? and chat_id = ?)
+                    select chat.user_id, chat.chat_id, ?, 'assistant', ?::jsonb, ? from chat
                     on conflict (user_id, chat_id, message_id) do update set message = excluded.message, run_id = excluded.run_id
-                    """, stream.userId(), stream.chatId(), stream.messageId(), json.writeValueAsString(message), stream.runId(),
-                    stream.userId(), stream.chatId());
-            jdbc.update("update public.gateway_chats set updated_at = now() where user_id = ? and chat_id = ?", stream.userId(), stream.chatId());
+                    """, stream.userId(), stream.chatId(), stream.messageId(), json.writeValueAsString(message), stream.runId());
         } catch (DataAccessException | JsonProcessingException e) {
             log.warn("the answer of run {} (chat {}) was not stored in its conversation: {}; GET /api/runs/{} still has it", stream.runId(),
                     LogSafe.prefix(stream.chatId()), LogSafe.prefix(e.getMessage(), 200), stream.runId());

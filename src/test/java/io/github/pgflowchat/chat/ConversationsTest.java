@@ -118,6 +118,26 @@ class ConversationsTest {
     }
 
     @Test
+    void anEditedQuestionReplacesItsMessageAndWhatFollowedItAndTheModelGetsOnlyWhatWasBefore() throws Exception {
+        ChatClient client = as("editor-of-a-question");
+        ChatClient.StreamResponse first = client.postChat(body("edited-1", "edited-1-q1", "What is pgflow?"));
+        client.postChat(body("edited-1", "edited-1-q2", "How are steps retried?"));
+        // useChat's edit of the second question sends it again under its id, with new text.
+        ChatClient.StreamResponse edited = client.postChat(body("edited-1", "edited-1-q2", "How long does a retry wait?"));
+
+        assertThat(edited.types()).endsWith("finish");
+        JsonNode history = JSON.readTree(jdbc.queryForObject("select input -> 'history' from pgflow.runs where run_id = ?::uuid",
+                String.class, edited.runId()));
+        assertThat(history.findValuesAsText("role")).containsExactly("user", "assistant");
+        assertThat(history.get(0).path("text").asText()).isEqualTo("What is pgflow?");
+        assertThat(history.get(1).path("text").asText()).isEqualTo(first.text());
+        JsonNode messages = client.get("/api/chats/edited-1").body().path("messages");
+        assertThat(messages.findValuesAsText("role")).containsExactly("user", "assistant", "user", "assistant");
+        assertThat(messages.get(2)).isEqualTo(message("edited-1-q2", "How long does a retry wait?"));
+        assertThat(messages.get(3).path("id").asText()).isEqualTo(edited.chunks().get(0).path("messageId").asText());
+    }
+
+    @Test
     void chatsAreListedNewestFirstAndDeletedAndAnotherUsersChatIsNotFound() throws Exception {
         ChatClient owner = as("owner-of-listed-chats");
         ChatClient other = as("someone-else");
