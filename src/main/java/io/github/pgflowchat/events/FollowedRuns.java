@@ -15,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -92,13 +93,50 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
         if (follower.pending.compareAndSet(false, true)) {
             delivery.execute(() -> {
                 follower.pending.set(false);
-                if (follower.needsReading()) {
-                    reconcile(List.of(follower));
-                } else {
-                    hintsSpared.incrementAndGet();
+                if (follower.committing.get() > 0) {
+                    // A commit of this run is on its way back here: its reports come first, then the hints are looked at.
+                    follower.hintsWaiting = true;
+                    return;
                 }
+                lookAtHints(follower);
             });
         }
+    }
+
+    private void lookAtHints(Follower follower) {
+        if (follower.needsReading()) {
+            reconcile(List.of(follower));
+        } else {
+            hintsSpared.incrementAndGet();
+        }
+    }
+
+    @Override
+    public boolean follows(UUID runId) {
+        return followers.containsKey(runId);
+    }
+
+    @Override
+    public Commit committing(UUID runId) {
+        Follower follower = followers.get(runId);
+        if (follower == null) {
+            return Commit.NONE;
+        }
+        follower.committing.incrementAndGet();
+        AtomicBoolean closed = new AtomicBoolean();
+        return () -> {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+            follower.committing.decrementAndGet();
+            // Queued after the commit's reports, on the same thread: the hints that waited see what they delivered.
+            delivery.execute(() -> {
+                if (follower.hintsWaiting && follower.committing.get() == 0) {
+                    follower.hintsWaiting = false;
+                    lookAtHints(follower);
+                }
+            });
+        };
     }
 
     /**
@@ -106,7 +144,7 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
      * had started it; it completed one, with the output pgflow stored): a fact of this database written from here, not
      * something a message claims. It is handed on at once, without reading the run, if every event in {@code after}
      * (the events pgflow's order puts before it) was delivered; otherwise the run is read, which delivers them all in
-     * order. Nothing is built for a run not followed here.
+     * order ({@code after} null: always read). Nothing is built for a run not followed here.
      */
     private void committedHere(UUID runId, List<String> after, Supplier<RunEvent> event) {
         Follower follower = followers.get(runId);
@@ -117,7 +155,7 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
             if (followers.get(runId) != follower) {
                 return;
             }
-            if (!follower.delivered.containsAll(after)) {
+            if (after == null || !follower.delivered.containsAll(after)) {
                 reconcile(List.of(follower));
                 return;
             }
@@ -168,11 +206,30 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
     }
 
     @Override
+    public void stepsStarted(UUID runId, List<StartedStep> steps) {
+        for (StartedStep step : steps) {
+            if (step.dependsOn() == null) {
+                // What it waited for is not known here: a reading delivers it in order.
+                committedHere(runId, null, null);
+                return;
+            }
+            committedHere(runId, step.dependsOn().stream().map(dependency -> "step:" + dependency + ":completed").toList(),
+                    () -> states.stepStarted(runId, step.stepSlug(), step.startedAt()));
+        }
+    }
+
+    @Override
     public void completed(StepTask task, String completedAt, String output) {
         if (task.taskIndex() == 0) {
             committedHere(task.runId(), List.of("step:" + task.stepSlug() + ":started"),
                     () -> states.stepCompleted(task.runId(), task.stepSlug(), completedAt, output));
         }
+    }
+
+    @Override
+    public void runCompleted(UUID runId, String completedAt, String output, List<String> steps) {
+        committedHere(runId, steps.stream().map(step -> "step:" + step + ":completed").toList(),
+                () -> states.runCompleted(runId, completedAt, output));
     }
 
     /** Events this instance's worker reported as it committed them, handed on without a reading. */
@@ -243,6 +300,9 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
         /** Events named by hints not yet looked at, and whether a hint named none (a join's or reconnect's catch-up). */
         private final Queue<String> hintedEvents = new ConcurrentLinkedQueue<>();
         private volatile boolean unnamedHint;
+        /** Commits of the run this instance has sent and not yet reported, and whether hints wait for them (delivery thread). */
+        private final AtomicInteger committing = new AtomicInteger();
+        private boolean hintsWaiting;
 
         Follower(UUID runId, Consumer<RunEvent> listener) {
             this.runId = runId;

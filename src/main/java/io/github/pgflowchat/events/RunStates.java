@@ -140,6 +140,13 @@ public class RunStates {
         return new RunEvent(runId, "step:" + stepSlug + ":completed", completed);
     }
 
+    /** The {@code run:completed} event of a run pgflow completed at {@code completedAt} with {@code output} (JSON text as stored). */
+    public RunEvent runCompleted(UUID runId, String completedAt, String output) {
+        ObjectNode completed = runEvent(runId, "run:completed", "completed").put("completed_at", completedAt);
+        completed.set("output", output == null ? json.nullNode() : StoredJson.read(json, output, "a stored output"));
+        return new RunEvent(runId, "run:completed", completed);
+    }
+
     private static void put(Map<String, RunEvent> events, UUID runId, String name, JsonNode payload) {
         events.put(name, new RunEvent(runId, name, payload));
     }

@@ -1,8 +1,10 @@
 package io.github.pgflowchat.pgflow;
 
 import java.sql.Array;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -76,6 +78,21 @@ public class PgflowSqlClient {
              cross join lateral pgflow.complete_task(run_id => ours.run_id, step_slug => ours.step_slug,
                                                      task_index => ours.task_index, output => ?::jsonb) done
             """;
+    // What a commit of a followed run also did, read in its round trip: the statements below run in the commit's own
+    // transaction (one implicit transaction up to the protocol's Sync), after the call, so they see what it did, and
+    // now() is that transaction's time, which pgflow gave every step it started and the run if it completed it.
+    private static final String STEPS_STARTED_NOW = """
+            select s.step_slug, to_jsonb(s.started_at) #>> '{}' as started_at
+              from pgflow.step_states s
+              join pgflow.steps st on st.flow_slug = s.flow_slug and st.step_slug = s.step_slug
+             where s.run_id = ?::uuid and s.started_at = now()
+             order by st.step_index""";
+    private static final String RUN_COMPLETED_NOW = """
+            select to_jsonb(r.completed_at) #>> '{}' as completed_at, r.output::text as output,
+                   (select array_agg(s.step_slug order by s.step_slug) from pgflow.step_states s where s.run_id = r.run_id) as steps
+              from pgflow.runs r
+             where r.run_id = ?::uuid and r.status = 'completed' and r.completed_at = now()""";
+    private static final String START_FLOW = "select run_id from pgflow.start_flow(flow_slug => ?::text, input => ?::jsonb, run_id => ?::uuid)";
     private static final String FAIL_TASK = "with ours as (" + STILL_OURS + """
             )
             select count(*) from ours
@@ -161,15 +178,62 @@ public class PgflowSqlClient {
 
     /**
      * Completes the attempt if it is still this worker's, and returns the task as pgflow stored it; empty when it is not
-     * this worker's any more (the result is then dropped).
+     * this worker's any more (the result is then dropped). With {@code whatItStarted}, the same round trip reads the
+     * steps the completion started and the run if it completed it.
      */
-    public Optional<CompletedTask> completeTask(StepTask task, UUID workerId, JsonNode output) {
-        return jdbc.query(COMPLETE_TASK, (rs, i) -> new CompletedTask(rs.getString("output"), rs.getString("completed_at")),
-                task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), writeJson(output)).stream().findFirst();
+    public Optional<CompletedTask> completeTask(StepTask task, UUID workerId, JsonNode output, boolean whatItStarted) {
+        if (!whatItStarted) {
+            return jdbc.query(COMPLETE_TASK, (rs, i) -> new CompletedTask(rs.getString("output"), rs.getString("completed_at"), List.of(), null),
+                    task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), writeJson(output)).stream().findFirst();
+        }
+        String text = writeJson(output);
+        return jdbc.execute((ConnectionCallback<Optional<CompletedTask>>) connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(COMPLETE_TASK + ";\n" + STEPS_STARTED_NOW + ";\n" + RUN_COMPLETED_NOW)) {
+                bind(statement, task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), text, task.runId(), task.runId());
+                statement.execute();
+                String stored = null;
+                String completedAt = null;
+                boolean ours;
+                try (ResultSet rs = statement.getResultSet()) {
+                    ours = rs.next();
+                    if (ours) {
+                        stored = rs.getString("output");
+                        completedAt = rs.getString("completed_at");
+                    }
+                }
+                List<StepStart> started = new ArrayList<>();
+                statement.getMoreResults();
+                try (ResultSet rs = statement.getResultSet()) {
+                    while (rs.next()) {
+                        started.add(new StepStart(rs.getString("step_slug"), rs.getString("started_at")));
+                    }
+                }
+                RunCompletion run = null;
+                statement.getMoreResults();
+                try (ResultSet rs = statement.getResultSet()) {
+                    if (rs.next()) {
+                        run = new RunCompletion(rs.getString("completed_at"), rs.getString("output"),
+                                List.of((String[]) rs.getArray("steps").getArray()));
+                    }
+                }
+                return ours ? Optional.of(new CompletedTask(stored, completedAt, List.copyOf(started), run)) : Optional.empty();
+            }
+        });
     }
 
-    /** A task pgflow has completed: its output as stored (JSON text) and when it completed. */
-    public record CompletedTask(String output, String completedAt) {
+    /**
+     * A task pgflow has completed: its output as stored (JSON text) and when it completed; when asked for, the steps
+     * the completion started and the run's completion (null if the run goes on).
+     */
+    public record CompletedTask(String output, String completedAt, List<StepStart> started, RunCompletion run) {
+    }
+
+    /** A step pgflow started, and when ({@code started_at} as JSON text). */
+    public record StepStart(String stepSlug, String startedAt) {
+    }
+
+    /** A run pgflow completed: when, its output (JSON text) and the slugs of all its steps. */
+    public record RunCompletion(String completedAt, String output, List<String> steps) {
     }
 
     /** Fails the attempt (pgflow retries it while attempts remain) if it is still this worker's. */
@@ -269,9 +333,32 @@ public class PgflowSqlClient {
 
     /** Starts a run with a run id chosen by the caller, so the caller can subscribe to its events first. */
     public UUID startFlow(String flowSlug, JsonNode input, UUID runId) {
-        return jdbc.queryForObject(
-                "select run_id from pgflow.start_flow(flow_slug => ?::text, input => ?::jsonb, run_id => ?::uuid)",
-                UUID.class, flowSlug, writeJson(input), runId);
+        return jdbc.queryForObject(START_FLOW, UUID.class, flowSlug, writeJson(input), runId);
+    }
+
+    /** {@link #startFlow}, and in the same round trip the steps the start started (the flow's roots). */
+    public List<StepStart> startFlowReadingStartedSteps(String flowSlug, JsonNode input, UUID runId) {
+        String text = writeJson(input);
+        return jdbc.execute((ConnectionCallback<List<StepStart>>) connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(START_FLOW + ";\n" + STEPS_STARTED_NOW)) {
+                bind(statement, flowSlug, text, runId, runId);
+                statement.execute();
+                statement.getMoreResults();
+                List<StepStart> started = new ArrayList<>();
+                try (ResultSet rs = statement.getResultSet()) {
+                    while (rs.next()) {
+                        started.add(new StepStart(rs.getString("step_slug"), rs.getString("started_at")));
+                    }
+                }
+                return List.copyOf(started);
+            }
+        });
+    }
+
+    private static void bind(PreparedStatement statement, Object... values) throws SQLException {
+        for (int i = 0; i < values.length; i++) {
+            statement.setObject(i + 1, values[i]);
+        }
     }
 
     /** pgflow 0.8.1's start_tasks does not apply the step timeout to the message (issue #656); the worker does. */

@@ -465,12 +465,26 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     /** Completes the task; false when it was not this worker's any more (what it produced is dropped). */
     public boolean completeTask(StepTask task, JsonNode output) {
-        Optional<PgflowSqlClient.CompletedTask> completed = pgflow.completeTask(task, workerId, output);
-        if (completed.isEmpty()) {
-            handedBackMeanwhile(task);
-            return false;
+        CommittedSteps reports = committedSteps;
+        boolean followed = reports.follows(task.runId());
+        try (CommittedSteps.Commit commit = followed ? reports.committing(task.runId()) : CommittedSteps.Commit.NONE) {
+            Optional<PgflowSqlClient.CompletedTask> completed = pgflow.completeTask(task, workerId, output, followed);
+            if (completed.isEmpty()) {
+                handedBackMeanwhile(task);
+                return false;
+            }
+            PgflowSqlClient.CompletedTask done = completed.get();
+            reports.completed(task, done.completedAt(), done.output());
+            if (!done.started().isEmpty()) {
+                reports.stepsStarted(task.runId(), done.started().stream()
+                        .map(step -> new CommittedSteps.StartedStep(step.stepSlug(), step.startedAt(),
+                                handlers.find(step.stepSlug()).map(StepHandler::dependsOn).orElse(null)))
+                        .toList());
+            }
+            if (done.run() != null) {
+                reports.runCompleted(task.runId(), done.run().completedAt(), done.run().output(), done.run().steps());
+            }
         }
-        committedSteps.completed(task, completed.get().completedAt(), completed.get().output());
         record(task, "completed");
         log.debug("completed {}", task);
         return true;

@@ -23,6 +23,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import io.github.pgflowchat.pgflow.CommittedSteps;
 import io.github.pgflowchat.pgflow.PgflowSqlClient;
 import io.github.pgflowchat.pgflow.StepTask;
 import io.github.pgflowchat.support.OwnDatabase;
@@ -68,7 +69,7 @@ class CommittedStepsTest {
 
             StepTask first = claim(runId, "first");
             runs.started(first, List.of());
-            PgflowSqlClient.CompletedTask completed = pgflow.completeTask(first, workerId, JSON.readTree("{\"found\": [1, 2], \"a\": null}")).orElseThrow();
+            PgflowSqlClient.CompletedTask completed = pgflow.completeTask(first, workerId, JSON.readTree("{\"found\": [1, 2], \"a\": null}"), false).orElseThrow();
             runs.completed(first, completed.completedAt(), completed.output());
             await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 2);
             assertThat(states.readings.get()).isZero();
@@ -104,7 +105,7 @@ class CommittedStepsTest {
             UUID runId = startedRun(runs, events);
 
             StepTask first = claim(runId, "first");
-            PgflowSqlClient.CompletedTask completed = pgflow.completeTask(first, workerId, JSON.readTree("{}")).orElseThrow();
+            PgflowSqlClient.CompletedTask completed = pgflow.completeTask(first, workerId, JSON.readTree("{}"), false).orElseThrow();
             // Its start was never delivered: the completion is not handed on ahead of it; the run is read instead.
             runs.completed(first, completed.completedAt(), completed.output());
             await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 3);
@@ -119,6 +120,76 @@ class CommittedStepsTest {
             assertThat(events).hasSize(3);
         } finally {
             runs.destroy();
+        }
+    }
+
+    @Test
+    void aRunStartedAndCompletedHereIsDeliveredWholeFromItsCommitsWithoutAReadingEqualToAReading() throws Exception {
+        CountingStates states = new CountingStates();
+        FollowedRuns runs = new FollowedRuns(states, Duration.ofMinutes(10));
+        try {
+            List<RunEvent> events = new CopyOnWriteArrayList<>();
+            UUID runId = UUID.randomUUID();
+            runs.follow(runId, events::add);
+            try (CommittedSteps.Commit commit = runs.committing(runId)) {
+                List<PgflowSqlClient.StepStart> roots = pgflow.startFlowReadingStartedSteps(FLOW, JSON.readTree("{}"), runId);
+                assertThat(roots).extracting(PgflowSqlClient.StepStart::stepSlug).containsExactly("first");
+                runs.stepsStarted(runId, roots.stream().map(step -> new CommittedSteps.StartedStep(step.stepSlug(), step.startedAt(), List.of())).toList());
+            }
+
+            complete(runs, claim(runId, "first"), "{\"found\": [1, 2]}");
+            // The broadcast of what the next commit does arrives before the commit's reports: it waits for them.
+            StepTask second = claim(runId, "second");
+            try (CommittedSteps.Commit commit = runs.committing(runId)) {
+                runs.hint(runId, "step:second:completed");
+                runs.hint(runId, "run:completed");
+                Thread.sleep(200);
+                assertThat(events).hasSize(3);
+                PgflowSqlClient.CompletedTask done = pgflow.completeTask(second, workerId, JSON.readTree("{\"answer\": \"yes\"}"), true).orElseThrow();
+                assertThat(done.started()).isEmpty();
+                assertThat(done.run()).isNotNull();
+                runs.completed(second, done.completedAt(), done.output());
+                runs.runCompleted(runId, done.run().completedAt(), done.run().output(), done.run().steps());
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 5);
+            Thread.sleep(300);
+
+            assertThat(states.readings.get()).isZero();
+            assertThat(runs.hintsSpared()).isPositive();
+            assertThat(events).extracting(RunEvent::event).containsExactly("step:first:started", "step:first:completed",
+                    "step:second:started", "step:second:completed", "run:completed");
+            Map<String, RunEvent> read = new RunStates(jdbc, JSON).impliedEvents(List.of(runId), (run, name) -> true).get(runId);
+            assertThat(read.keySet()).containsExactlyElementsOf(events.stream().map(RunEvent::event).toList());
+            events.forEach(event -> assertThat(event.payload()).as(event.event()).isEqualTo(read.get(event.event()).payload()));
+        } finally {
+            runs.destroy();
+        }
+    }
+
+    @Test
+    void aStartedStepWhoseDependenciesAreNotKnownHereMakesTheRunBeRead() throws Exception {
+        CountingStates states = new CountingStates();
+        FollowedRuns runs = new FollowedRuns(states, Duration.ofMinutes(10));
+        try {
+            List<RunEvent> events = new CopyOnWriteArrayList<>();
+            UUID runId = startedRun(runs, events);
+            runs.stepsStarted(runId, List.of(new CommittedSteps.StartedStep("first", "2026-01-01T00:00:00+00:00", null)));
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 1);
+
+            assertThat(states.readings.get()).isEqualTo(1);
+            assertThat(events.get(0).payload().path("started_at").asText()).as("the time as stored, not as reported").isNotEqualTo("2026-01-01T00:00:00+00:00");
+        } finally {
+            runs.destroy();
+        }
+    }
+
+    /** Completes the task as the worker does for a followed run, reporting what the completion did. */
+    private static void complete(FollowedRuns runs, StepTask task, String output) throws Exception {
+        try (CommittedSteps.Commit commit = runs.committing(task.runId())) {
+            PgflowSqlClient.CompletedTask done = pgflow.completeTask(task, workerId, JSON.readTree(output), true).orElseThrow();
+            runs.completed(task, done.completedAt(), done.output());
+            runs.stepsStarted(task.runId(), done.started().stream()
+                    .map(step -> new CommittedSteps.StartedStep(step.stepSlug(), step.startedAt(), List.of(task.stepSlug()))).toList());
         }
     }
 

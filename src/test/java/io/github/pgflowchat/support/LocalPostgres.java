@@ -28,7 +28,8 @@ public final class LocalPostgres {
             statement.execute("drop function if exists public.match_document_embeddings(real[], int)");
             statement.execute("drop function if exists public.notify_pgmq_queue(), public.notify_realtime_broadcast(), "
                     + "public.gateway_worker_lock_held(uuid), public.gateway_hold_worker_lock(uuid), "
-                    + "public.gateway_take_slot(text, text, integer, uuid, uuid, bigint) cascade");
+                    + "public.gateway_take_slot(text, text, integer, uuid, uuid, bigint), "
+                    + "public.gateway_record_question(text, text, text, text, jsonb, integer) cascade");
         } catch (SQLException e) {
             throw new IllegalStateException("The tests need PostgreSQL at " + URL + " (user " + USER + "): " + e.getMessage(), e);
         }

@@ -1,5 +1,6 @@
 package io.github.pgflowchat.component.pgflow;
 
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -10,6 +11,8 @@ import org.apache.camel.support.DefaultProducer;
 
 import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.events.RunEventSource;
+import io.github.pgflowchat.pgflow.CommittedSteps;
+import io.github.pgflowchat.pgflow.PgflowSqlClient;
 import io.github.pgflowchat.pgflow.PgflowWorkerRoutes;
 
 /**
@@ -60,7 +63,11 @@ public class PgflowProducer extends DefaultProducer {
         // Followed before it starts: its first events may come before start_flow returns.
         RunEventSource.Subscription followed = getEndpoint().isFollow() ? follow(runId) : null;
         try {
-            runtime.sqlClient().startFlow(flowSlug, input, runId);
+            if (followed == null) {
+                runtime.sqlClient().startFlow(flowSlug, input, runId);
+            } else {
+                start(flowSlug, input, runId);
+            }
         } catch (RuntimeException e) {
             if (followed != null) {
                 followed.close();
@@ -70,6 +77,17 @@ public class PgflowProducer extends DefaultProducer {
         exchange.getMessage().setHeader(PgflowConstants.RUN_ID, runId);
         exchange.getMessage().setHeader(PgflowConstants.FLOW_SLUG, flowSlug);
         exchange.getMessage().setBody(runId.toString());
+    }
+
+    /** Starts a followed run and hands on the steps the start started, without a reading of the run. */
+    private void start(String flowSlug, JsonNode input, UUID runId) {
+        CommittedSteps reports = runtime.runEvents().committedSteps();
+        try (CommittedSteps.Commit commit = reports.committing(runId)) {
+            List<PgflowSqlClient.StepStart> roots = runtime.sqlClient().startFlowReadingStartedSteps(flowSlug, input, runId);
+            // Started by start_flow itself: steps that depend on none.
+            reports.stepsStarted(runId, roots.stream()
+                    .map(step -> new CommittedSteps.StartedStep(step.stepSlug(), step.startedAt(), List.of())).toList());
+        }
     }
 
     private static JsonNode input(Exchange exchange, PgflowComponent component) throws Exception {
