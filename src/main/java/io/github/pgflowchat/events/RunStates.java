@@ -136,14 +136,14 @@ public class RunStates {
     /** The {@code step:<slug>:completed} event of a step pgflow completed with {@code output} (JSON text as stored). */
     public RunEvent stepCompleted(UUID runId, String stepSlug, String completedAt, String output) {
         ObjectNode completed = event(runId, "step:completed", stepSlug, "completed").put("completed_at", completedAt);
-        completed.set("output", output == null ? json.nullNode() : StoredJson.read(json, output, "a stored output"));
+        completed.set("output", storedOutput(output));
         return new RunEvent(runId, "step:" + stepSlug + ":completed", completed);
     }
 
     /** The {@code run:completed} event of a run pgflow completed at {@code completedAt} with {@code output} (JSON text as stored). */
     public RunEvent runCompleted(UUID runId, String completedAt, String output) {
         ObjectNode completed = runEvent(runId, "run:completed", "completed").put("completed_at", completedAt);
-        completed.set("output", output == null ? json.nullNode() : StoredJson.read(json, output, "a stored output"));
+        completed.set("output", storedOutput(output));
         return new RunEvent(runId, "run:completed", completed);
     }
 
@@ -153,7 +153,12 @@ public class RunStates {
 
     private JsonNode output(String sql, Object... arguments) {
         List<String> outputs = jdbc.queryForList(sql, String.class, arguments);
-        return outputs.isEmpty() || outputs.get(0) == null ? json.nullNode() : StoredJson.read(json, outputs.get(0), "a stored output");
+        return storedOutput(outputs.isEmpty() ? null : outputs.get(0));
+    }
+
+    /** An output as pgflow stored it (JSON text), or JSON null for none. */
+    private JsonNode storedOutput(String output) {
+        return output == null ? json.nullNode() : StoredJson.read(json, output, "a stored output");
     }
 
     private ObjectNode event(UUID runId, String eventType, String stepSlug, String status) {

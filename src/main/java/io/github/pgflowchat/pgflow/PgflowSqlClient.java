@@ -201,13 +201,7 @@ public class PgflowSqlClient {
                         completedAt = rs.getString("completed_at");
                     }
                 }
-                List<StepStart> started = new ArrayList<>();
-                statement.getMoreResults();
-                try (ResultSet rs = statement.getResultSet()) {
-                    while (rs.next()) {
-                        started.add(new StepStart(rs.getString("step_slug"), rs.getString("started_at")));
-                    }
-                }
+                List<StepStart> started = nextStepsStarted(statement);
                 RunCompletion run = null;
                 statement.getMoreResults();
                 try (ResultSet rs = statement.getResultSet()) {
@@ -216,7 +210,7 @@ public class PgflowSqlClient {
                                 List.of((String[]) rs.getArray("steps").getArray()));
                     }
                 }
-                return ours ? Optional.of(new CompletedTask(stored, completedAt, List.copyOf(started), run)) : Optional.empty();
+                return ours ? Optional.of(new CompletedTask(stored, completedAt, started, run)) : Optional.empty();
             }
         });
     }
@@ -343,16 +337,21 @@ public class PgflowSqlClient {
             try (PreparedStatement statement = connection.prepareStatement(START_FLOW + ";\n" + STEPS_STARTED_NOW)) {
                 bind(statement, flowSlug, text, runId, runId);
                 statement.execute();
-                statement.getMoreResults();
-                List<StepStart> started = new ArrayList<>();
-                try (ResultSet rs = statement.getResultSet()) {
-                    while (rs.next()) {
-                        started.add(new StepStart(rs.getString("step_slug"), rs.getString("started_at")));
-                    }
-                }
-                return List.copyOf(started);
+                return nextStepsStarted(statement);
             }
         });
+    }
+
+    /** The next result of a statement sent with {@link #STEPS_STARTED_NOW} after it. */
+    private static List<StepStart> nextStepsStarted(PreparedStatement statement) throws SQLException {
+        statement.getMoreResults();
+        List<StepStart> started = new ArrayList<>();
+        try (ResultSet rs = statement.getResultSet()) {
+            while (rs.next()) {
+                started.add(new StepStart(rs.getString("step_slug"), rs.getString("started_at")));
+            }
+        }
+        return List.copyOf(started);
     }
 
     private static void bind(PreparedStatement statement, Object... values) throws SQLException {
