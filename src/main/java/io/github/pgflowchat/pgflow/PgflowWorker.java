@@ -117,12 +117,19 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     /** "runId/stepSlug" of streamed tasks claimed when their dependency completed here, until their start event comes. */
     private final Set<String> claimedOnCompletion = ConcurrentHashMap.newKeySet();
     private final AtomicLong queueDepth = new AtomicLong();
+    /**
+     * Set when a claim may have left messages in the queue for want of a free slot: the next slot released wakes a
+     * claim. Without it a released slot wakes none, since new messages wake the worker by NOTIFY.
+     */
+    private final AtomicBoolean shortOfSlots = new AtomicBoolean();
+    private final AtomicLong releases = new AtomicLong();
     /** The version of the flow new runs start on: null until the flow's step routes are installed. */
     private volatile String currentVersion;
     /** The flow's versions that still have runs to finish, newest first (the current one is skipped where it is). */
     private volatile List<String> olderVersions = List.of();
     private final Timer dispatchLatency;
     private final Counter tasksLeftToStreams;
+    private final Counter queueReads;
     private final MeterRegistry meters;
     private volatile boolean registered;
     private volatile CommittedSteps committedSteps = CommittedSteps.NONE;
@@ -148,6 +155,9 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
                 .register(meters);
         this.tasksLeftToStreams = Counter.builder("gateway.worker.tasks.left.to.stream")
                 .description("Streamed steps' messages read here and left to the instance holding the run's chat stream")
+                .register(meters);
+        this.queueReads = Counter.builder("gateway.worker.queue.reads")
+                .description("Reads of the flow's pgmq queues by this worker (a NOTIFY, the fallback poll, or a slot freed after a claim ran short)")
                 .register(meters);
         Gauge.builder("gateway.queue.depth", queueDepth, AtomicLong::get)
                 .description("Messages in the flow's pgmq queue, as of the last heartbeat")
@@ -300,29 +310,50 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
         if (!mayClaim()) {
             return List.of();
         }
-        Map<String, int[]> stepSlots = freeSlotsByStep();
         List<StepTask> claimed = new ArrayList<>();
+        long releasesBefore;
+        do {
+            releasesBefore = releases.get();
+            if (!claimFromQueues(claimed)) {
+                break;
+            }
+            shortOfSlots.set(true);
+            // A slot released while this claim ran may have found the flag unset, and woken no claim: claim again.
+        } while (releases.get() != releasesBefore && shortOfSlots.compareAndSet(true, false));
+        return claimed;
+    }
+
+    /** One pass over the served queues; true when it may have left messages behind for want of a free slot. */
+    private boolean claimFromQueues(List<StepTask> claimed) {
+        Map<String, int[]> stepSlots = freeSlotsByStep();
+        boolean leftForSlots = false;
         // The current version first; older ones only while they have runs to finish.
         for (String queue : servedQueues()) {
-            int free;
-            while ((free = Math.min(totalFree(stepSlots), MAX_READ)) > 0) {
+            while (true) {
+                int free = Math.min(totalFree(stepSlots), MAX_READ);
+                if (free == 0) {
+                    leftForSlots = true;
+                    break;
+                }
+                queueReads.increment();
                 List<QueueMessage> messages = pgflow.readMessages(queue, properties.readVisibilitySeconds(), free,
                         properties.deadWorkerAfter().toSeconds(), lock.trustsPeersLocks());
                 // First reads only: a retried message waited for its backoff on purpose.
                 messages.stream().filter(m -> m.readCount() == 1)
                         .forEach(m -> dispatchLatency.record(Duration.ofNanos((long) (m.waitedMillis() * 1_000_000))));
-                List<QueueMessage> runnable = returnWhatThisInstanceCannotRun(queue, messages, stepSlots);
-                List<Long> claimable = leaveStreamedTasksToTheirStreams(queue, runnable);
+                Sorted sorted = returnWhatThisInstanceCannotRun(queue, messages, stepSlots);
+                leftForSlots |= sorted.leftForSlots();
+                List<Long> claimable = leaveStreamedTasksToTheirStreams(queue, sorted.runnable());
                 if (!claimable.isEmpty()) {
                     claimed.addAll(start(queue, claimable));
                 }
                 // A full read may have left more behind; one that returned messages would only read them again.
-                if (messages.size() < free || runnable.size() < messages.size()) {
+                if (messages.size() < free || sorted.runnable().size() < messages.size()) {
                     break;
                 }
             }
         }
-        return claimed;
+        return leftForSlots;
     }
 
     /**
@@ -349,24 +380,30 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     /**
      * Messages of steps that no route here serves, or whose pool is full, are made visible again at once for another
-     * worker (or this one, once a slot is free: a finished task wakes the claim).
+     * worker (or this one: a slot released after a claim that ran short wakes another).
      */
-    private List<QueueMessage> returnWhatThisInstanceCannotRun(String queue, List<QueueMessage> messages, Map<String, int[]> stepSlots) {
+    private Sorted returnWhatThisInstanceCannotRun(String queue, List<QueueMessage> messages, Map<String, int[]> stepSlots) {
         List<QueueMessage> runnable = new ArrayList<>();
         List<Long> returned = new ArrayList<>();
+        boolean leftForSlots = false;
         for (QueueMessage message : messages) {
             int[] slots = stepSlots.get(message.stepSlug());
             if (slots != null && slots[0] > 0) {
                 slots[0]--;
                 runnable.add(message);
             } else {
+                leftForSlots |= slots != null;
                 returned.add(message.msgId());
             }
         }
         if (!returned.isEmpty()) {
             pgflow.setVisibility(queue, returned, Collections.nCopies(returned.size(), 0));
         }
-        return runnable;
+        return new Sorted(runnable, leftForSlots);
+    }
+
+    /** The messages of a read this instance runs, and whether it gave back any for want of a free slot. */
+    private record Sorted(List<QueueMessage> runnable, boolean leftForSlots) {
     }
 
     /**
@@ -382,8 +419,7 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
     }
 
     private List<StepTask> claimQueued(UUID runId, String stepSlug) {
-        int[] slots = mayClaim() && handlers.isStreamed(stepSlug) ? freeSlotsByStep().get(stepSlug) : null;
-        if (slots == null || slots[0] <= 0) {
+        if (!hasStreamedSlot(stepSlug)) {
             return List.of();
         }
         return pgflow.queuedMessage(runId, stepSlug).map(queued -> start(queued.flowSlug(), List.of(queued.msgId()))).orElse(List.of());
@@ -391,14 +427,25 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
 
     /** The same as {@link #claimQueued} in one round trip, for a caller that knows the run's flow version. */
     private List<StepTask> claimQueuedOf(String queue, UUID runId, String stepSlug) {
-        int[] slots = mayClaim() && handlers.isStreamed(stepSlug) ? freeSlotsByStep().get(stepSlug) : null;
-        if (slots == null || slots[0] <= 0) {
+        if (!hasStreamedSlot(stepSlug)) {
             return List.of();
         }
         List<StepTask> tasks = pgflow.startQueuedTask(queue, runId, stepSlug, workerId, (int) properties.visibilityLease().toSeconds(),
                 VISIBILITY_MARGIN_SECONDS);
         started(tasks);
         return tasks;
+    }
+
+    /**
+     * Whether this worker may claim a task of the streamed step now. A task left queued for want of a slot is claimed
+     * by the read that the next released slot wakes.
+     */
+    private boolean hasStreamedSlot(String stepSlug) {
+        int[] slots = mayClaim() && handlers.isStreamed(stepSlug) ? freeSlotsByStep().get(stepSlug) : null;
+        if (slots != null && slots[0] <= 0) {
+            shortOfSlots.set(true);
+        }
+        return slots != null && slots[0] > 0;
     }
 
     /** Peers hand back at once what a worker without its lock starts, so such a worker claims nothing. */
@@ -550,8 +597,14 @@ public class PgflowWorker implements InitializingBean, DisposableBean {
                 .record(Duration.ofNanos(System.nanoTime() - task.claimedAtNanos()));
     }
 
-    public void releaseSlot(StepTask task) {
+    /**
+     * Frees the task's slot. True when a claim has run short of slots since the last release, so that the caller should
+     * wake a claim; otherwise everything queued was read, and new messages wake the worker by NOTIFY.
+     */
+    public boolean releaseSlot(StepTask task) {
         inFlight.remove(task.msgId());
+        releases.incrementAndGet();
+        return shortOfSlots.getAndSet(false);
     }
 
     void heartbeat() {

@@ -10,9 +10,9 @@ import org.springframework.dao.TransientDataAccessException;
 import org.springframework.stereotype.Component;
 
 /**
- * The pgflow worker as routes: a wake-up (NOTIFY from the queue, a finished task, or the fallback timer) reads and
- * claims as many tasks as there are free slots, and a streamed step of a run whose chat stream is held here is claimed
- * when it starts; each task runs on its step route and ends in complete_task or fail_task. A task whose instance dies
+ * The pgflow worker as routes: a wake-up (NOTIFY from the queue, the fallback timer, or a finished task after a claim
+ * that ran short of slots) reads and claims as many tasks as there are free slots, and a streamed step of a run whose
+ * chat stream is held here is claimed when it starts; each task runs on its step route and ends in complete_task or fail_task. A task whose instance dies
  * gets neither: a live instance's sweeper hands it back once the dead instance's lock is free. A task whose instance
  * shuts down is handed back by that instance before its routes stop (decision record 0012).
  */
@@ -74,7 +74,9 @@ public class PgflowWorkerRoutes extends RouteBuilder {
                     .to(FAIL_TASK)
                 .doFinally()
                     .bean(worker, "releaseSlot(${exchangeProperty.task})")
-                    .to(WAKE_UP)
+                    .filter(body().isEqualTo(true))
+                        .to(WAKE_UP)
+                    .end()
                 .end();
 
         // A step's result is only in this process until pgflow has it: while the database is unreachable, keep
