@@ -128,10 +128,11 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
             if (!closed.compareAndSet(false, true)) {
                 return;
             }
-            follower.committing.decrementAndGet();
-            // Queued after the commit's reports, on the same thread: the hints that waited see what they delivered.
+            // The commit counts as on its way until its reports have been delivered, not merely sent: on the delivery
+            // thread, queued after them. A hint queued ahead of the reports (the thread was busy) then still waits for
+            // them, rather than finding the commit done and its events not yet delivered, and reading the run.
             delivery.execute(() -> {
-                if (follower.hintsWaiting && follower.committing.get() == 0) {
+                if (follower.committing.decrementAndGet() == 0 && follower.hintsWaiting) {
                     follower.hintsWaiting = false;
                     lookAtHints(follower);
                 }

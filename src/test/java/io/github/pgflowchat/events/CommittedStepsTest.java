@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiPredicate;
 
@@ -162,6 +164,52 @@ class CommittedStepsTest {
             assertThat(read.keySet()).containsExactlyElementsOf(events.stream().map(RunEvent::event).toList());
             events.forEach(event -> assertThat(event.payload()).as(event.event()).isEqualTo(read.get(event.event()).payload()));
         } finally {
+            runs.destroy();
+        }
+    }
+
+    @Test
+    void aHintQueuedBehindABusyDeliveryThreadStillWaitsForTheCommitsReports() throws Exception {
+        CountingStates states = new CountingStates();
+        FollowedRuns runs = new FollowedRuns(states, Duration.ofMinutes(10));
+        CountDownLatch busy = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try {
+            List<RunEvent> events = new CopyOnWriteArrayList<>();
+            UUID runId = startedRun(runs, events);
+            StepTask first = claim(runId, "first");
+            runs.started(first, List.of());
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 1);
+
+            // Another run's listener holds the delivery thread (its reading is the one reading this test expects).
+            UUID other = UUID.randomUUID();
+            runs.follow(other, event -> {
+                busy.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            jdbc.queryForList("select run_id from pgflow.start_flow(?, '{}'::jsonb, ?::uuid)", FLOW, other.toString());
+            runs.hint(other);
+            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+
+            // The commit's broadcast is queued before its reports, and the commit is over before the thread gets to it.
+            try (CommittedSteps.Commit commit = runs.committing(runId)) {
+                runs.hint(runId, "step:first:completed");
+                PgflowSqlClient.CompletedTask done = pgflow.completeTask(first, workerId, JSON.readTree("{}"), true).orElseThrow();
+                runs.completed(first, done.completedAt(), done.output());
+            }
+            release.countDown();
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() >= 2);
+            Thread.sleep(300);
+
+            assertThat(events).extracting(RunEvent::event).containsExactly("step:first:started", "step:first:completed");
+            assertThat(states.readings.get()).as("only the other run's reading").isEqualTo(1);
+            assertThat(runs.hintsSpared()).isPositive();
+        } finally {
+            release.countDown();
             runs.destroy();
         }
     }
