@@ -84,8 +84,8 @@ public class PgflowComponent extends DefaultComponent {
     private final Map<String, ScheduledFuture<?>> pendingInstalls = new HashMap<>();
     private PgflowRuntime runtime;
     private final Map<String, PgflowEventConsumer> eventConsumers = new ConcurrentHashMap<>();
-    /** The version of each flow installed from its step routes, as its shape. */
-    private final Map<String, FlowShape> installed = new ConcurrentHashMap<>();
+    /** The version of each flow installed from its step routes: its shape and slug (a hash: every run starts on it). */
+    private final Map<String, Installed> installed = new ConcurrentHashMap<>();
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
@@ -207,12 +207,13 @@ public class PgflowComponent extends DefaultComponent {
                     + ") do not make a pgflow flow: " + e.getMessage(), e);
         }
         PgflowRuntime serving = runtime(flow);
-        FlowShape current = installed.get(flow);
-        if (current == null || !current.versionSlug().equals(shape.versionSlug())) {
+        Installed current = installed.get(flow);
+        String version = shape.versionSlug();
+        if (current == null || !current.version().equals(version)) {
             installer.install(shape);
-            installed.put(flow, shape);
+            installed.put(flow, new Installed(shape, version));
         }
-        serving.worker().serveCurrentVersion(shape.versionSlug());
+        serving.worker().serveCurrentVersion(version);
         return shape;
     }
 
@@ -224,14 +225,17 @@ public class PgflowComponent extends DefaultComponent {
 
     /** The version of the flow new runs start on: the one installed from this instance's step routes, else the flow's slug. */
     public String currentVersion(String flow) {
-        FlowShape shape = installed.get(flow);
-        return shape == null ? flow : shape.versionSlug();
+        Installed version = installed.get(flow);
+        return version == null ? flow : version.version();
     }
 
     /** The flow's steps in the order pgflow runs them, as this instance's step routes declare them (none if it has none). */
     public List<String> steps(String flow) {
-        FlowShape shape = installed.get(flow);
-        return shape == null ? List.of() : shape.steps().stream().map(StepShape::slug).toList();
+        Installed version = installed.get(flow);
+        return version == null ? List.of() : version.shape().steps().stream().map(StepShape::slug).toList();
+    }
+
+    private record Installed(FlowShape shape, String version) {
     }
 
     void addEventConsumer(PgflowEventConsumer consumer) {
