@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -44,6 +45,15 @@ public final class OwnDatabase {
 
     public static DriverManagerDataSource dataSource(String database) {
         return new DriverManagerDataSource(url(database), LocalPostgres.USER, LocalPostgres.PASSWORD);
+    }
+
+    /** A connection pool on the database, as an application without Spring would have one; the caller closes it. */
+    public static HikariDataSource pooled(String database) {
+        HikariDataSource pool = new HikariDataSource();
+        pool.setJdbcUrl(url(database));
+        pool.setUsername(LocalPostgres.USER);
+        pool.setPassword(LocalPostgres.PASSWORD);
+        return pool;
     }
 
     /** Runs statements on the shared database's connection (create and drop database, say). */

@@ -48,10 +48,7 @@ class PgflowComponentOnItsOwnTest {
         events.start();
         Logger eventsLog = (Logger) LoggerFactory.getLogger("greeting-events");
         eventsLog.addAppender(events);
-        try (HikariDataSource dataSource = new HikariDataSource()) {
-            dataSource.setJdbcUrl(OwnDatabase.url(DATABASE));
-            dataSource.setUsername(LocalPostgres.USER);
-            dataSource.setPassword(LocalPostgres.PASSWORD);
+        try (HikariDataSource dataSource = OwnDatabase.pooled(DATABASE)) {
 
             Map<String, Object> run = MinimalWorker.run(dataSource, "classpath:examples/greeting.yaml", "greeting",
                     "{\"name\": \"ada\"}", Duration.ofSeconds(30));

@@ -22,7 +22,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
 
-import io.github.pgflowchat.support.LocalPostgres;
 import io.github.pgflowchat.support.OwnDatabase;
 
 /**
@@ -51,10 +50,7 @@ class ReleasedSlotWakeUpsTest {
 
     @BeforeEach
     void connected() {
-        dataSource = new HikariDataSource();
-        dataSource.setJdbcUrl(OwnDatabase.url(DATABASE));
-        dataSource.setUsername(LocalPostgres.USER);
-        dataSource.setPassword(LocalPostgres.PASSWORD);
+        dataSource = OwnDatabase.pooled(DATABASE);
         meters = new SimpleMeterRegistry();
     }
 

@@ -21,7 +21,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
 
-import io.github.pgflowchat.support.LocalPostgres;
 import io.github.pgflowchat.support.OwnDatabase;
 
 /**
@@ -65,10 +64,7 @@ class StepDeadlineTest {
 
     /** Runs the one-step flow whose step (timeout 1 s, one attempt) does what {@code step} adds; its tasks once it failed. */
     private static List<String> failedTasks(String flow, Consumer<RouteDefinition> step) throws Exception {
-        try (HikariDataSource dataSource = new HikariDataSource(); CamelContext camel = new DefaultCamelContext()) {
-            dataSource.setJdbcUrl(OwnDatabase.url(DATABASE));
-            dataSource.setUsername(LocalPostgres.USER);
-            dataSource.setPassword(LocalPostgres.PASSWORD);
+        try (HikariDataSource dataSource = OwnDatabase.pooled(DATABASE); CamelContext camel = new DefaultCamelContext()) {
             camel.getRegistry().bind("dataSource", dataSource);
             camel.addRoutes(new RouteBuilder() {
                 @Override
