@@ -179,12 +179,16 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
         }
     }
 
-    /** The timer's reading: what it delivers is what no hint brought in time (the fallback). */
+    /**
+     * The timer's reading: what it delivers is what no hint brought in time (the fallback). A run with a commit on its
+     * way here is left to that commit's reports (and read by the next tick if the commit failed): under load the
+     * reports wait behind other deliveries, and the timer would read the run for events they are about to bring.
+     */
     private void reconcileOnTimer() {
         if (timerPending.compareAndSet(false, true)) {
             delivery.execute(() -> {
                 timerPending.set(false);
-                reconcile(List.copyOf(followers.values()), true);
+                reconcile(followers.values().stream().filter(follower -> follower.committing.get() == 0).toList(), true);
             });
         }
     }

@@ -215,6 +215,39 @@ class CommittedStepsTest {
     }
 
     @Test
+    void theTimerLeavesARunWithACommitOnItsWayToThatCommitsReports() throws Exception {
+        CountingStates states = new CountingStates();
+        FollowedRuns runs = new FollowedRuns(states, Duration.ofMillis(100));
+        try {
+            List<RunEvent> events = new CopyOnWriteArrayList<>();
+            UUID runId = startedRun(runs, events);
+            StepTask first = claim(runId, "first");
+            runs.started(first, List.of());
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 1);
+            // The step's start may have come by the timer or from here: what follows is counted from now on.
+            long fromHereBefore = runs.eventsDeliveredFromHere();
+            long onTimerBefore = runs.eventsDeliveredOnTimer();
+
+            try (CommittedSteps.Commit commit = runs.committing(runId)) {
+                PgflowSqlClient.CompletedTask done = pgflow.completeTask(first, workerId, JSON.readTree("{}"), true).orElseThrow();
+                // Committed, not yet reported: several ticks of the timer pass.
+                Thread.sleep(500);
+                assertThat(events).hasSize(1);
+                runs.completed(first, done.completedAt(), done.output());
+                runs.stepsStarted(runId, done.started().stream()
+                        .map(step -> new CommittedSteps.StartedStep(step.stepSlug(), step.startedAt(), List.of("first"))).toList());
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 3);
+
+            assertThat(events).extracting(RunEvent::event).containsExactly("step:first:started", "step:first:completed", "step:second:started");
+            assertThat(runs.eventsDeliveredFromHere() - fromHereBefore).isEqualTo(2);
+            assertThat(runs.eventsDeliveredOnTimer() - onTimerBefore).isZero();
+        } finally {
+            runs.destroy();
+        }
+    }
+
+    @Test
     void aStartedStepWhoseDependenciesAreNotKnownHereMakesTheRunBeRead() throws Exception {
         CountingStates states = new CountingStates();
         FollowedRuns runs = new FollowedRuns(states, Duration.ofMinutes(10));
