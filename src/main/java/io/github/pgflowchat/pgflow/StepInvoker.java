@@ -72,18 +72,19 @@ public class StepInvoker {
             run.stop(SHUT_DOWN);
         }
         ScheduledFuture<?> deadline = deadlines.schedule(() -> run.stop(TIMED_OUT), task.timeoutSeconds(), TimeUnit.SECONDS);
-        Object result;
+        Object result = null;
         Exception failure = null;
+        String stoppedBy;
         try {
             result = run.stoppedBefore() ? null : handler.handle(task);
         } catch (Exception e) {
-            result = null;
             failure = e;
         } finally {
             deadline.cancel(false);
             running.remove(task.msgId());
+            // Also when the handler threw an Error: no interrupt of this task's outlives its handler.
+            stoppedBy = run.end();
         }
-        String stoppedBy = run.end();
         if (TIMED_OUT.equals(stoppedBy)) {
             TimeoutException timedOut = new TimeoutException("step '" + task.stepSlug() + "' timed out after " + task.timeoutSeconds() + " s");
             timedOut.initCause(failure);
