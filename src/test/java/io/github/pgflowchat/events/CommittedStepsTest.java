@@ -176,10 +176,8 @@ class CommittedStepsTest {
         CountDownLatch release = new CountDownLatch(1);
         try {
             List<RunEvent> events = new CopyOnWriteArrayList<>();
-            UUID runId = startedRun(runs, events);
-            StepTask first = claim(runId, "first");
-            runs.started(first, List.of());
-            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 1);
+            StepTask first = firstStepClaimedHere(runs, events);
+            UUID runId = first.runId();
 
             // Another run's listener holds the delivery thread (its reading is the one reading this test expects).
             UUID other = UUID.randomUUID();
@@ -220,10 +218,8 @@ class CommittedStepsTest {
         FollowedRuns runs = new FollowedRuns(states, Duration.ofMillis(100));
         try {
             List<RunEvent> events = new CopyOnWriteArrayList<>();
-            UUID runId = startedRun(runs, events);
-            StepTask first = claim(runId, "first");
-            runs.started(first, List.of());
-            await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 1);
+            StepTask first = firstStepClaimedHere(runs, events);
+            UUID runId = first.runId();
             // The step's start may have come by the timer or from here: what follows is counted from now on.
             long fromHereBefore = runs.eventsDeliveredFromHere();
             long onTimerBefore = runs.eventsDeliveredOnTimer();
@@ -279,6 +275,14 @@ class CommittedStepsTest {
         runs.follow(runId, events::add);
         jdbc.queryForList("select run_id from pgflow.start_flow(?, '{}'::jsonb, ?::uuid)", FLOW, runId.toString());
         return runId;
+    }
+
+    /** A run started in SQL whose first step this instance claimed and reported, once that start was delivered. */
+    private static StepTask firstStepClaimedHere(FollowedRuns runs, List<RunEvent> events) {
+        StepTask first = claim(startedRun(runs, events), "first");
+        runs.started(first, List.of());
+        await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 1);
+        return first;
     }
 
     /** The run's queued task of the step, claimed with start_tasks as the worker claims it. */
