@@ -205,7 +205,7 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
     @Override
     public void started(StepTask task, List<String> dependsOn) {
         if (task.taskIndex() == 0 && task.stepStartedAt() != null) {
-            committedHere(task.runId(), dependsOn.stream().map(step -> "step:" + step + ":completed").toList(),
+            committedHere(task.runId(), completionsOf(dependsOn),
                     () -> states.stepStarted(task.runId(), task.stepSlug(), task.stepStartedAt()));
         }
     }
@@ -218,7 +218,7 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
                 committedHere(runId, null, null);
                 return;
             }
-            committedHere(runId, step.dependsOn().stream().map(dependency -> "step:" + dependency + ":completed").toList(),
+            committedHere(runId, completionsOf(step.dependsOn()),
                     () -> states.stepStarted(runId, step.stepSlug(), step.startedAt()));
         }
     }
@@ -233,8 +233,13 @@ public class FollowedRuns implements CommittedSteps, DisposableBean {
 
     @Override
     public void runCompleted(UUID runId, String completedAt, String output, List<String> steps) {
-        committedHere(runId, steps.stream().map(step -> "step:" + step + ":completed").toList(),
+        committedHere(runId, completionsOf(steps),
                 () -> states.runCompleted(runId, completedAt, output));
+    }
+
+    /** The names of the steps' completion events, as pgflow broadcasts them. */
+    private static List<String> completionsOf(List<String> steps) {
+        return steps.stream().map(step -> "step:" + step + ":completed").toList();
     }
 
     /** Events this instance's worker reported as it committed them, handed on without a reading. */

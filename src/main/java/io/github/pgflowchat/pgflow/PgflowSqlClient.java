@@ -12,6 +12,7 @@ import java.util.UUID;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.springframework.jdbc.core.ArgumentPreparedStatementSetter;
 import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -189,7 +190,8 @@ public class PgflowSqlClient {
         String text = writeJson(output);
         return jdbc.execute((ConnectionCallback<Optional<CompletedTask>>) connection -> {
             try (PreparedStatement statement = connection.prepareStatement(COMPLETE_TASK + ";\n" + STEPS_STARTED_NOW + ";\n" + RUN_COMPLETED_NOW)) {
-                bind(statement, task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), text, task.runId(), task.runId());
+                new ArgumentPreparedStatementSetter(new Object[] {task.runId(), task.stepSlug(), task.taskIndex(), workerId, task.attempt(), text,
+                        task.runId(), task.runId()}).setValues(statement);
                 statement.execute();
                 String stored = null;
                 String completedAt = null;
@@ -335,7 +337,7 @@ public class PgflowSqlClient {
         String text = writeJson(input);
         return jdbc.execute((ConnectionCallback<List<StepStart>>) connection -> {
             try (PreparedStatement statement = connection.prepareStatement(START_FLOW + ";\n" + STEPS_STARTED_NOW)) {
-                bind(statement, flowSlug, text, runId, runId);
+                new ArgumentPreparedStatementSetter(new Object[] {flowSlug, text, runId, runId}).setValues(statement);
                 statement.execute();
                 return nextStepsStarted(statement);
             }
@@ -352,12 +354,6 @@ public class PgflowSqlClient {
             }
         }
         return List.copyOf(started);
-    }
-
-    private static void bind(PreparedStatement statement, Object... values) throws SQLException {
-        for (int i = 0; i < values.length; i++) {
-            statement.setObject(i + 1, values[i]);
-        }
     }
 
     /** pgflow 0.8.1's start_tasks does not apply the step timeout to the message (issue #656); the worker does. */
