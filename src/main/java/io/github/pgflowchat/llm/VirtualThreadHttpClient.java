@@ -2,6 +2,7 @@ package io.github.pgflowchat.llm;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PushbackInputStream;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -89,11 +90,25 @@ final class VirtualThreadHttpClient implements HttpClient {
             SuccessfulHttpResponse opened = SuccessfulHttpResponse.builder().statusCode(response.statusCode())
                     .headers(response.headers().map()).build();
             ServerSentEventListenerUtils.ignoringExceptions(() -> listener.onOpen(opened));
-            parser.parse(body, listener);
+            parser.parse(afterFirstByte(body), listener);
             ServerSentEventListenerUtils.ignoringExceptions(listener::onClose);
         } catch (IOException | RuntimeException e) {
             ServerSentEventListenerUtils.ignoringExceptions(() -> listener.onError(e));
         }
+    }
+
+    /**
+     * The body, once its first byte has come. A parser sets up its reader's buffers as it starts (LangChain4j's, a
+     * {@code BufferedReader} over an {@code InputStreamReader}: 24 KiB); a model may take many seconds before its
+     * first token, and an answer waited for this way holds one byte instead (issue 13: heap per idle stream).
+     */
+    private static InputStream afterFirstByte(InputStream body) throws IOException {
+        PushbackInputStream first = new PushbackInputStream(body, 1);
+        int b = first.read();
+        if (b != -1) {
+            first.unread(b);
+        }
+        return first;
     }
 
     static final class Builder implements HttpClientBuilder {
