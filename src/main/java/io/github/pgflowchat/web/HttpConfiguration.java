@@ -42,13 +42,16 @@ class HttpConfiguration {
     /**
      * Smaller per-connection buffers than Tomcat's 8 KiB ones (gateway.http.*-buffer-bytes): 2,000 open chat streams
      * held 2,000 sets of them (issue 13). The response buffer is a protocol handler's property
-     * ({@link CompactHttp11NioProtocol}); the socket buffers are the endpoint's.
+     * ({@link CompactHttp11NioProtocol}); the socket buffers are the endpoint's. Each connection's chunked-body reader
+     * also allocates, up front, a buffer as large as the trailer headers a request may send (Tomcat's
+     * {@code maxTrailerSize}, 8 KiB by default), which no client of this API sends.
      */
     @Bean
     WebServerFactoryCustomizer<TomcatServletWebServerFactory> compactConnectionBuffers(
             @Value("${gateway.http.socket-read-buffer-bytes}") int readBuffer,
             @Value("${gateway.http.socket-write-buffer-bytes}") int writeBuffer,
-            @Value("${gateway.http.response-buffer-bytes}") int responseBuffer) {
+            @Value("${gateway.http.response-buffer-bytes}") int responseBuffer,
+            @Value("${gateway.http.max-trailer-bytes}") int maxTrailer) {
         return factory -> {
             factory.setProtocol(CompactHttp11NioProtocol.class.getName());
             factory.addConnectorCustomizers(connector -> {
@@ -56,6 +59,7 @@ class HttpConfiguration {
                     throw new IllegalStateException("the connector's protocol is " + connector.getProtocolHandler().getClass());
                 }
                 protocol.setResponseBufferSize(responseBuffer);
+                protocol.setMaxTrailerSize(maxTrailer);
                 connector.setProperty("socket.appReadBufSize", Integer.toString(readBuffer));
                 connector.setProperty("socket.appWriteBufSize", Integer.toString(writeBuffer));
             });
