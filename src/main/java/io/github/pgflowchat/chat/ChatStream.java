@@ -13,6 +13,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.pgflowchat.web.ApiException;
@@ -30,6 +31,8 @@ public final class ChatStream {
     private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.UTF_8);
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8);
     private static final byte[] EXPIRED = new byte[0];
+    private static final byte[] DATA_FIELD = "data: ".getBytes(StandardCharsets.UTF_8);
+    private static final TypeReference<Map<String, Object>> CHUNK = new TypeReference<>() { };
 
     private final UUID runId;
     private final String idPrefix;
@@ -41,7 +44,6 @@ public final class ChatStream {
     private final long createdAtNanos = System.nanoTime();
     private final List<byte[]> events = new ArrayList<>();
     private final Map<String, Map<String, Object>> steps = new LinkedHashMap<>();
-    private final UiMessageAssembler message = new UiMessageAssembler();
     private long nextEventId = 1;
     private boolean ended;
     private String openTextId;
@@ -230,7 +232,6 @@ public final class ChatStream {
         try {
             String chunkJson = json.writeValueAsString(chunk);
             long number = nextEventId++;
-            message.accept(chunk);
             byte[] event = ("id: " + idPrefix + number + "\ndata: " + chunkJson + "\n\n").getBytes(StandardCharsets.UTF_8);
             events.add(event);
             // Under the stream's lock, so the copies are handed over in the stream's order; the mirror only queues.
@@ -309,9 +310,37 @@ public final class ChatStream {
         }
     }
 
-    /** The assistant's UIMessage built from what was sent so far (what a client that read it all holds). */
+    /**
+     * The assistant's UIMessage built from what was sent so far (what a client that read it all holds). It is built
+     * from the kept events when asked for (once, as the stream ends) rather than kept beside them as it goes: the
+     * parts' maps held about as much again as the events' bytes for every open stream (issue 13).
+     */
     public synchronized Map<String, Object> message() {
+        UiMessageAssembler message = new UiMessageAssembler();
+        for (byte[] event : events) {
+            int data = dataStart(event);
+            if (data >= 0) {
+                try {
+                    message.accept(json.readValue(event, data, event.length - 2 - data, CHUNK));
+                } catch (IOException e) {
+                    throw new IllegalStateException("an event of this stream is not the JSON it was written as", e);
+                }
+            }
+        }
         return message.message();
+    }
+
+    /** Where the chunk's JSON starts in an event this stream wrote ({@code id: ...\ndata: {...}\n\n}); -1 for {@code [DONE]}. */
+    private static int dataStart(byte[] event) {
+        if (event == DONE) {
+            return -1;
+        }
+        for (int i = 0; i < event.length; i++) {
+            if (event[i] == '\n') {
+                return i + 1 + DATA_FIELD.length;
+            }
+        }
+        throw new IllegalStateException("not an event of this stream");
     }
 
     /** Each step's value of {@code key}, for the steps that have one, in the order the steps were first seen. */

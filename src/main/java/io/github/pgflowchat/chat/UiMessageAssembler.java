@@ -33,7 +33,7 @@ final class UiMessageAssembler {
             case "text-start" -> {
                 Map<String, Object> text = new LinkedHashMap<>();
                 text.put("type", "text");
-                text.put("text", "");
+                text.put("text", new StringBuilder());
                 text.put("state", "streaming");
                 parts.add(text);
                 openTexts.put((String) chunk.get("id"), text);
@@ -41,7 +41,7 @@ final class UiMessageAssembler {
             case "text-delta" -> {
                 Map<String, Object> text = openTexts.get((String) chunk.get("id"));
                 if (text != null) {
-                    text.put("text", text.get("text") + (String) chunk.get("delta"));
+                    ((StringBuilder) text.get("text")).append((String) chunk.get("delta"));
                 }
             }
             case "text-end" -> {
@@ -103,7 +103,13 @@ final class UiMessageAssembler {
             message.put("metadata", meta);
         }
         List<Map<String, Object>> copies = new ArrayList<>();
-        parts.forEach(part -> copies.add(new LinkedHashMap<>(part)));
+        for (Map<String, Object> part : parts) {
+            Map<String, Object> copy = new LinkedHashMap<>(part);
+            if (copy.get("text") instanceof StringBuilder text) {
+                copy.put("text", text.toString());
+            }
+            copies.add(copy);
+        }
         message.put("parts", copies);
         return message;
     }

@@ -158,6 +158,35 @@ class ChatStreamTest {
     }
 
     @Test
+    void theMessageIsWhatAClientThatReadEveryEventHolds() throws IOException {
+        ChatStream stream = stream(LONG, LONG);
+        stream.send(UiChunks.start("msg-1", Map.of("runId", "r-1")));
+        stream.updateStep("search", Map.of("status", "started"));
+        stream.send(UiChunks.sourceDocument("doc-1", "text/markdown", "Pricing", "pricing.md", Map.of()));
+        stream.updateStep("search", Map.of("status", "completed"));
+        stream.send(UiChunks.startStep());
+        stream.sendText("t1", "Plans start ");
+        stream.sendText("t1", "at 10 €.");
+        stream.closeText();
+        stream.send(UiChunks.finishStep());
+        stream.send(UiChunks.data("note", null, Map.of("said", "a part of its own")));
+        stream.send(UiChunks.finish("stop", Map.of("model", "offline")));
+
+        JsonNode expected = json.readTree("""
+                {"id": "msg-1", "role": "assistant", "metadata": {"runId": "r-1", "model": "offline"}, "parts": [
+                  {"type": "data-step", "id": "step-search", "data": {"step": "search", "status": "completed"}},
+                  {"type": "source-document", "sourceId": "doc-1", "mediaType": "text/markdown", "title": "Pricing",
+                   "filename": "pricing.md", "providerMetadata": {}},
+                  {"type": "step-start"},
+                  {"type": "text", "text": "Plans start at 10 €.", "state": "done"},
+                  {"type": "data-note", "data": {"said": "a part of its own"}}]}
+                """);
+        assertThat((JsonNode) json.valueToTree(stream.message())).isEqualTo(expected);
+        stream.end();
+        assertThat((JsonNode) json.valueToTree(stream.message())).isEqualTo(expected);
+    }
+
+    @Test
     void stepUpdatesAreResentMergedUnderTheStepPartId() throws IOException {
         ChatStream stream = stream(LONG, LONG);
         stream.updateStep("search", Map.of("status", "waiting"));
