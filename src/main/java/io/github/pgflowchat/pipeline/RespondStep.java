@@ -109,7 +109,8 @@ public class RespondStep {
             Optional.ofNullable(handle.get()).ifPresent(StreamingHandle::cancel);
             done.completeExceptionally(new StepCancelledException(s.cancelReason()));
         }));
-        answerModel.chat(ChatRequest.builder().messages(messages(run, sources)).build(), new StreamingChatResponseHandler() {
+        ChatRequest request = ChatRequest.builder().messages(messages(run, sources)).build();
+        StreamingChatResponseHandler handler = new StreamingChatResponseHandler() {
             @Override
             public void onPartialResponse(PartialResponse partial, PartialResponseContext context) {
                 handle.set(context.streamingHandle());
@@ -135,12 +136,15 @@ public class RespondStep {
             public void onError(Throwable error) {
                 done.completeExceptionally(error);
             }
-        });
+        };
         ChatResponse response;
         try {
+            sendOnAThreadOfItsOwn(() -> answerModel.chat(request, handler));
             response = done.get();
         } catch (InterruptedException e) {
-            // The worker enforces the step timeout by interrupting this thread: stop the provider's stream too.
+            // The worker enforces the step timeout by interrupting this thread: stop the provider's stream too, and
+            // any token that comes after this.
+            done.completeExceptionally(e);
             Optional.ofNullable(handle.get()).ifPresent(StreamingHandle::cancel);
             Thread.currentThread().interrupt();
             throw e;
@@ -186,6 +190,38 @@ public class RespondStep {
         timings.put("answerMs", (System.nanoTime() - attemptStarted) / 1_000_000);
         output.put("timings", timings);
         return output;
+    }
+
+    /**
+     * Runs {@code send} (the model's {@code chat}, which writes the request and hands it to the HTTP client) on a
+     * virtual thread that ends with it. LangChain4j's OpenAI client writes the request with an ObjectMapper of its
+     * own, whose buffers Jackson keeps in a thread-local of the thread that wrote: on this task's thread they stayed
+     * for as long as the answer took (issue 13: heap per open stream). A remote model's answer arrives on the HTTP
+     * client's thread, so this thread ends as soon as the request is sent; a model that streams on the calling thread
+     * (the offline one) streams on this one, which the step's deadline then interrupts.
+     */
+    private static void sendOnAThreadOfItsOwn(Runnable send) throws InterruptedException {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread sender = Thread.ofVirtual().name("model-request").start(() -> {
+            try {
+                send.run();
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        try {
+            sender.join();
+        } catch (InterruptedException e) {
+            // A model that streams on the calling thread (the offline one) is stopped the way it was on the task's.
+            sender.interrupt();
+            throw e;
+        }
+        if (failure.get() instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failure.get() instanceof Error e) {
+            throw e;
+        }
     }
 
     /** The provider's token counts, as the AI SDK names them; a count the provider did not report is left out. */
