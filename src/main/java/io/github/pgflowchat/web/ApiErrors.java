@@ -79,7 +79,7 @@ public class ApiErrors {
             case 404 -> ApiException.notFound("not_found", "Nothing is served at this path.");
             case 405 -> new ApiException(405, "method_not_allowed", "This path does not accept " + method + " requests.");
             case 400 -> ApiException.badRequest("bad_request", "The request could not be read: a malformed request line, "
-                    + "or headers larger than the server accepts.");
+                    + "or headers (or a chunked body's trailer headers) larger than the server accepts.");
             default -> {
                 HttpStatus known = HttpStatus.resolve(status);
                 yield known == null

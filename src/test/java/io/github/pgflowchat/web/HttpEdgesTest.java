@@ -126,6 +126,16 @@ class HttpEdgesTest {
     }
 
     @Test
+    void trailerHeadersOverTheirLimitAreRefusedWith400InJson() throws Exception {
+        String trailer = "X-Checksum: " + "a".repeat(2048) + "\r\n";
+        RawResponse response = exchange("POST /api/chat/no-such-chat/stop HTTP/1.1\r\nHost: localhost\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n" + trailer + "\r\n", 0);
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().path("error").path("code").asText()).isEqualTo("bad_request");
+    }
+
+    @Test
     void anEmptyChunkedBodyIsAnEmptyBody() throws Exception {
         RawResponse response = exchange("POST /api/chat/no-such-chat/stop HTTP/1.1\r\nHost: localhost\r\n"
                 + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", 0);
