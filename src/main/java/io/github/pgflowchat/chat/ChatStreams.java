@@ -59,8 +59,11 @@ public class ChatStreams {
     private static final Logger log = LoggerFactory.getLogger(ChatStreams.class);
     public static final String STREAM_HEADER = "chatStream";
     private static final long STREAM_RETRY_AFTER_SECONDS = 5;
-    /** The caller's latest run of a chat, whichever instance started it (every version of the flow). */
-    private static final String LATEST_RUN_OF_CHAT = """
+    /**
+     * The caller's latest run of a chat, whichever instance started it (every version of the flow); index
+     * {@code gateway_runs_by_user_chat} (supabase/migrations) fits it.
+     */
+    static final String LATEST_RUN_OF_CHAT = """
             select run_id, status from pgflow.runs
              where input ->> 'userId' = ? and input ->> 'chatId' = ?
                and (flow_slug = ? or flow_slug ~ ('^' || ? || '_[0-9a-f]{8}$'))

@@ -127,6 +127,33 @@ class ResumeOnAnyInstanceTest {
         assertThat(b.client().resume(chatId, "not-an-event-id").status()).as("a malformed id").isEqualTo(400);
     }
 
+    @Test
+    void theLookupOfAChatsLatestRunReadsAnIndexNotEveryRun() {
+        JdbcTemplate jdbc = a.bean(JdbcTemplate.class);
+        String plan = jdbc.execute((java.sql.Connection connection) -> {
+            try (var statement = connection.createStatement()) {
+                // With a handful of rows a sequential scan is cheapest; what is checked is that the index fits the query.
+                statement.execute("set enable_seqscan = off");
+                try (var explain = connection.prepareStatement("explain " + ChatStreams.LATEST_RUN_OF_CHAT)) {
+                    explain.setString(1, "local-user");
+                    explain.setString(2, "chat-1");
+                    explain.setString(3, "chat_pipeline");
+                    explain.setString(4, "chat_pipeline");
+                    StringBuilder lines = new StringBuilder();
+                    try (var rows = explain.executeQuery()) {
+                        while (rows.next()) {
+                            lines.append(rows.getString(1)).append('\n');
+                        }
+                    }
+                    return lines.toString();
+                } finally {
+                    statement.execute("reset enable_seqscan");
+                }
+            }
+        });
+        assertThat(plan).contains("gateway_runs_by_user_chat").doesNotContain("Seq Scan");
+    }
+
     /** POSTs the chat to the instance on {@code port}, reads events until some answer text has come, and cuts the connection. */
     private static List<SseEvent> readUntilCut(int port, String chatId) throws Exception {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/chat"))
