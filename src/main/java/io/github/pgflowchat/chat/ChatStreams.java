@@ -31,12 +31,14 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
 import io.github.pgflowchat.component.pgflow.PgflowComponent;
+import io.github.pgflowchat.db.PgNotificationListener;
 import io.github.pgflowchat.events.RunEvent;
 import io.github.pgflowchat.events.RunStates;
 import io.github.pgflowchat.limits.Limits;
 import io.github.pgflowchat.limits.SlotLease;
 import io.github.pgflowchat.limits.UserSlots;
 import io.github.pgflowchat.llm.ModelInfo;
+import io.github.pgflowchat.logging.LogSafe;
 import io.github.pgflowchat.pgflow.PgflowWorker;
 import io.github.pgflowchat.pgflow.PgflowWorkerRoutes;
 import io.github.pgflowchat.web.ApiException;
@@ -70,6 +72,9 @@ public class ChatStreams {
              order by started_at desc limit 1
             """;
     private static final String RUN_STATUS = "select status from pgflow.runs where run_id = ?::uuid";
+    /** Where a stop asked of an instance that does not hold the stream goes: the run's id, to every instance. */
+    static final String STOP_CHANNEL = "gateway_chat_stop";
+    private static final String STOPPED_BY_THE_USER = "stopped by the user";
 
     private final Map<UUID, ChatStream> streams = new ConcurrentHashMap<>();
     /** The latest stream of each (user, chat), kept a while after it ends so a reconnecting client gets its tail. */
@@ -114,8 +119,9 @@ public class ChatStreams {
                        @Value("${gateway.chat.max-concurrent-starts}") int maxConcurrentStarts,
                        @Value("${gateway.chat.start-queue-timeout}") Duration startQueueTimeout,
                        ObjectProvider<SharedStreams> sharedStreams, JdbcTemplate jdbc, ChatStore chatStore,
-                       ChatRequestParser parser) {
+                       ChatRequestParser parser, PgNotificationListener notifications) {
         this.chatStore = chatStore;
+        notifications.listen(STOP_CHANNEL, this::stopRequested);
         this.parser = parser;
         this.shared = sharedStreams.getIfAvailable();
         this.jdbc = jdbc;
@@ -426,15 +432,49 @@ public class ChatStreams {
 
     /**
      * {@code POST /api/chat/{chatId}/stop}: stops the caller's streaming answer in that chat at once; {@code null}
-     * when nothing is streaming there (the route answers 204).
+     * when nothing is streaming there (the route answers 204). When another instance holds the stream (the caller's
+     * latest run of the chat is live, and no stream of it is here), the stop goes to every instance by a PostgreSQL
+     * notification and the holder cancels it as if it had been asked (such a stop counts toward the caller's request
+     * rate); a holder whose listener is reconnecting at that moment misses it, and the client may stop again.
      */
     public Map<String, Object> stop(String userId, String chatId) {
         ChatStream stream = latestByChat.get(chatKey(userId, chatId));
-        if (stream == null || stream.isEnded()) {
+        if (stream != null) {
+            if (stream.isEnded()) {
+                return null;
+            }
+            stream.cancel(STOPPED_BY_THE_USER);
+            return stopping(stream.runId());
+        }
+        // What is looked up and notified costs the database: it counts toward the caller's request rate, as a resume does.
+        chatLimits.admit(userId);
+        List<Map<String, Object>> latest = jdbc.queryForList(LATEST_RUN_OF_CHAT, userId, chatId, flowSlug, flowSlug);
+        if (latest.isEmpty() || !"started".equals(latest.get(0).get("status"))) {
             return null;
         }
-        stream.cancel("stopped by the user");
-        return Map.of("runId", stream.runId().toString(), "status", "stopping");
+        UUID runId = (UUID) latest.get(0).get("run_id");
+        jdbc.queryForList("select pg_notify(?, ?)", STOP_CHANNEL, runId.toString());
+        return stopping(runId);
+    }
+
+    private static Map<String, Object> stopping(UUID runId) {
+        return Map.of("runId", runId.toString(), "status", "stopping");
+    }
+
+    /** A stop another instance was asked for; the stream is cancelled if it is here (the asking instance checked the caller). */
+    private void stopRequested(String payload) {
+        UUID runId;
+        try {
+            runId = UUID.fromString(payload);
+        } catch (IllegalArgumentException e) {
+            log.warn("ignored a notification on {} that names no run: {}", STOP_CHANNEL, LogSafe.prefix(payload, 60));
+            return;
+        }
+        ChatStream stream = streams.get(runId);
+        if (stream != null && !stream.isEnded()) {
+            log.info("run {}: stopped by the user through another instance", runId);
+            stream.cancel(STOPPED_BY_THE_USER);
+        }
     }
 
     private static String chatKey(String userId, String chatId) {

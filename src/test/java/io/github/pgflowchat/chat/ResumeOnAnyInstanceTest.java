@@ -1,6 +1,7 @@
 package io.github.pgflowchat.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.BufferedReader;
 import java.io.InputStream;
@@ -10,17 +11,24 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import io.github.pgflowchat.support.ChatClient;
@@ -33,8 +41,10 @@ import io.github.pgflowchat.support.SseEvent;
  * Two instances on one database and one Redis: a chat started on A, cut mid-answer, and resumed on B with
  * {@code Last-Event-ID} goes on from the next event, with the ids A sent, to the end; what the client got from both
  * is A's whole stream, event for event, and its text is the stored answer. A does not cancel the answer while B
- * reads it, though its own client went away (decision record 0020).
+ * reads it, though its own client went away (decision record 0020). A stop asked of B stops the answer A streams.
  */
+// The stop cancels an answer upstream: it comes after the test that checks that nothing did.
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ResumeOnAnyInstanceTest {
 
@@ -81,6 +91,7 @@ class ResumeOnAnyInstanceTest {
     }
 
     @Test
+    @Order(1)
     void aChatCutOnOneInstanceAndResumedOnTheOtherGoesOnWithNoGapNorDuplicateAndEqualsTheStoredAnswer() throws Exception {
         String chatId = "chat-resume-any-" + UUID.randomUUID();
         JdbcTemplate jdbc = a.bean(JdbcTemplate.class);
@@ -125,6 +136,32 @@ class ResumeOnAnyInstanceTest {
         // An id past the end of an ended stream names no event of it.
         assertThat(b.client().resume(chatId, prefix + (ids.size() + 5)).status()).isEqualTo(400);
         assertThat(b.client().resume(chatId, "not-an-event-id").status()).as("a malformed id").isEqualTo(400);
+    }
+
+    @Test
+    @Order(2)
+    void aStopAskedOfTheOtherInstanceStopsTheAnswerWhereItStreams() throws Exception {
+        String chatId = "chat-stop-any-" + UUID.randomUUID();
+        CountDownLatch answering = new CountDownLatch(1);
+        CompletableFuture<ChatClient.StreamResponse> onA = a.client().postChatAsync(ChatClient.chatBody(chatId, "How are steps retried?"),
+                event -> {
+                    if ("text-delta".equals(event.type())) {
+                        answering.countDown();
+                    }
+                });
+        assertThat(answering.await(30, TimeUnit.SECONDS)).as("A streams the answer").isTrue();
+
+        ChatClient.JsonResponse stopped = b.client().postJson("/api/chat/" + chatId + "/stop", "");
+
+        assertThat(stopped.status()).isEqualTo(202);
+        assertThat(stopped.body().path("status").asText()).isEqualTo("stopping");
+        ChatClient.StreamResponse response = onA.get(30, TimeUnit.SECONDS);
+        assertThat(stopped.body().path("runId").asText()).isEqualTo(response.runId());
+        assertThat(response.types()).endsWith("error").doesNotContain("finish");
+        assertThat(response.chunksOfType("error").get(0).path("errorText").asText()).contains("stopped by the user");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(b.client().get("/api/runs/" + response.runId()).body()
+                .path("status").asText()).isEqualTo("failed"));
+        assertThat(b.client().postJson("/api/chat/" + chatId + "/stop", "").status()).as("nothing left to stop").isEqualTo(204);
     }
 
     @Test
