@@ -10,7 +10,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -131,6 +133,24 @@ public final class ChatClient {
      */
     public CompletableFuture<StreamResponse> postChatAsync(String body, Consumer<SseEvent> onEvent) {
         return postStreamAsync("/api/chat", body, onEvent);
+    }
+
+    /**
+     * Sends a chat and returns once its answer has begun (a {@code text-delta} has come), with the stream going on;
+     * the future completes when it ends. Fails if no answer text comes within {@code timeout}.
+     */
+    public CompletableFuture<StreamResponse> postChatUntilAnswering(String body, Duration timeout) throws InterruptedException {
+        CountDownLatch answering = new CountDownLatch(1);
+        CompletableFuture<StreamResponse> stream = postChatAsync(body, event -> {
+            if ("text-delta".equals(event.type())) {
+                answering.countDown();
+            }
+        });
+        if (!answering.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            stream.cancel(true);
+            throw new IllegalStateException("no answer text came within " + timeout);
+        }
+        return stream;
     }
 
     /** Any JSON POST answered with an SSE stream, read as {@link #postChatAsync} reads a chat. */
