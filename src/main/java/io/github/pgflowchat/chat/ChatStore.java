@@ -160,10 +160,18 @@ public class ChatStore {
     }
 
     /** The message as sent, with the id it is stored under. */
+    /**
+     * Written by the application's ObjectMapper, not {@code JsonNode.toString()}: that one's writer keeps its buffers
+     * in a thread-local of the request's thread, for as long as the chat's stream is open (issue 13).
+     */
     private String toJson(JsonNode message, String messageId) {
         ObjectNode stored = message.deepCopy();
         stored.put("id", messageId);
-        return stored.toString();
+        try {
+            return json.writeValueAsString(stored);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a parsed message cannot be written back as JSON", e);
+        }
     }
 
     private JsonNode parse(String message) {
