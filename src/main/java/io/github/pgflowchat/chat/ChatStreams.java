@@ -439,13 +439,11 @@ public class ChatStreams {
      */
     public Map<String, Object> stop(String userId, String chatId) {
         ChatStream stream = latestByChat.get(chatKey(userId, chatId));
-        if (stream != null) {
-            if (stream.isEnded()) {
-                return null;
-            }
+        if (stream != null && !stream.isEnded()) {
             stream.cancel(STOPPED_BY_THE_USER);
             return stopping(stream.runId());
         }
+        // Nothing streams here, or only an ended stream: the chat's latest run may be another instance's.
         // What is looked up and notified costs the database: it counts toward the caller's request rate, as a resume does.
         chatLimits.admit(userId);
         List<Map<String, Object>> latest = jdbc.queryForList(LATEST_RUN_OF_CHAT, userId, chatId, flowSlug, flowSlug);
