@@ -330,12 +330,12 @@ public class ChatStreams {
     }
 
     private InputStream resumeElsewhere(String userId, String chatId, String lastEventId) {
-        List<Map<String, Object>> latest = jdbc.queryForList(LATEST_RUN_OF_CHAT, userId, chatId, flowSlug, flowSlug);
+        Optional<LatestRun> latest = latestRunOfChat(userId, chatId);
         if (latest.isEmpty()) {
             return null;
         }
-        UUID runId = (UUID) latest.get(0).get("run_id");
-        boolean live = "started".equals(latest.get(0).get("status"));
+        UUID runId = latest.get().runId();
+        boolean live = latest.get().live();
         int afterEvent = lastEventId == null || lastEventId.isBlank() ? 0 : eventNumberIn(runId, lastEventId);
         if (shared != null) {
             SlotLease reader = takeReaderSlot(userId);
@@ -358,6 +358,15 @@ public class ChatStreams {
                     + "from GET /api/runs/" + runId + ".", 1);
         }
         return null;
+    }
+
+    /** The caller's latest run of a chat, whichever instance started it; live while pgflow has it started. */
+    private record LatestRun(UUID runId, boolean live) {
+    }
+
+    private Optional<LatestRun> latestRunOfChat(String userId, String chatId) {
+        return jdbc.query(LATEST_RUN_OF_CHAT, (row, n) -> new LatestRun(row.getObject("run_id", UUID.class),
+                "started".equals(row.getString("status"))), userId, chatId, flowSlug, flowSlug).stream().findFirst();
     }
 
     private String runStatus(UUID runId) {
@@ -446,11 +455,11 @@ public class ChatStreams {
         // Nothing streams here, or only an ended stream: the chat's latest run may be another instance's.
         // What is looked up and notified costs the database: it counts toward the caller's request rate, as a resume does.
         chatLimits.admit(userId);
-        List<Map<String, Object>> latest = jdbc.queryForList(LATEST_RUN_OF_CHAT, userId, chatId, flowSlug, flowSlug);
-        if (latest.isEmpty() || !"started".equals(latest.get(0).get("status"))) {
+        Optional<LatestRun> latest = latestRunOfChat(userId, chatId).filter(LatestRun::live);
+        if (latest.isEmpty()) {
             return null;
         }
-        UUID runId = (UUID) latest.get(0).get("run_id");
+        UUID runId = latest.get().runId();
         jdbc.queryForList("select pg_notify(?, ?)", STOP_CHANNEL, runId.toString());
         return stopping(runId);
     }
