@@ -3,10 +3,10 @@ package io.github.pgflowchat.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,14 +38,8 @@ class ShutdownWithOpenStreamTest {
         try {
             int port = ((WebServerApplicationContext) context).getWebServer().getPort();
             ChatClient client = new ChatClient(port);
-            CountDownLatch answering = new CountDownLatch(1);
-            CompletableFuture<ChatClient.StreamResponse> stream = client.postChatAsync(
-                    ChatClient.chatBody("chat-shutdown", "How do I run the tests?"), event -> {
-                        if ("text-delta".equals(event.type())) {
-                            answering.countDown();
-                        }
-                    });
-            assertThat(answering.await(30, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<ChatClient.StreamResponse> stream = client.postChatUntilAnswering(
+                    ChatClient.chatBody("chat-shutdown", "How do I run the tests?"), Duration.ofSeconds(30));
 
             context.close();
 
